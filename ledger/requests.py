@@ -1,0 +1,282 @@
+"""Parse and validate posting requests: raw JSON objects in, typed requests out.
+
+Everything that can be checked without the database is checked here, so a request that
+fails never reaches a transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ledger import numbers, timeutil
+from ledger.errors import missing, validation_error
+from ledger.vocabulary import POSTABLE_KINDS, Bucket, Channel, Kind, Role
+
+MAX_TEXT = 200
+MAX_COMMENT = 2000
+
+FIELDS = frozenset(
+    {
+        "idempotency_key", "kind", "sku", "facility", "bin", "to_bin", "lot", "lot_expires_on",
+        "bucket", "to_bucket", "owner", "qty", "unit_cost", "currency", "amount",
+        "reason_code", "actor", "role", "comment", "channel", "cost_centre", "source",
+        "occurred_at", "reverses",
+    }
+)  # fmt: skip
+SOURCE_FIELDS = frozenset({"document_type", "document_id", "line"})
+QTY_KINDS = frozenset(
+    {
+        Kind.RECEIPT, Kind.ISSUE, Kind.CUSTOMER_RETURN, Kind.VENDOR_RETURN,
+        Kind.ADJUSTMENT, Kind.RECLASSIFICATION, Kind.BIN_MOVE,
+    }
+)  # fmt: skip
+COMMENT_REQUIRED = frozenset({Kind.ADJUSTMENT, Kind.COST_ADJUSTMENT, Kind.REVERSAL})
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    document_type: str
+    document_id: str
+    line: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostingRequest:
+    idempotency_key: str
+    kind: Kind
+    sku: str | None
+    facility: str | None
+    bin: str | None
+    to_bin: str | None
+    lot: str | None
+    lot_expires_on: date | None
+    bucket: Bucket
+    to_bucket: Bucket | None
+    owner: str | None
+    qty: Decimal | None
+    unit_cost: Decimal | None
+    currency: str | None
+    amount: Decimal | None
+    reason_code: str | None
+    actor: str
+    role: Role
+    comment: str | None
+    channel: Channel | None
+    cost_centre: str | None
+    source: SourceRef
+    occurred_at: datetime
+    reverses: int | None
+    fingerprint: str
+
+
+def text(raw: Mapping[str, Any], field: str, *, required: bool = False, limit: int = MAX_TEXT):
+    value = raw.get(field)
+    if value is None or value == "":
+        if required:
+            raise missing(field)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise validation_error(field, "must be a string")
+    value = value.strip()
+    if not value:
+        if required:
+            raise missing(field)
+        return None
+    if len(value) > limit:
+        raise validation_error(field, f"must be at most {limit} characters")
+    return value
+
+
+def choice(raw: Mapping[str, Any], field: str, enum: type, *, required: bool = False):
+    value = text(raw, field, required=required)
+    if value is None:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise validation_error(field, f"{value!r} is not one of {allowed}") from None
+
+
+def currency_code(raw: Mapping[str, Any], field: str) -> str | None:
+    value = text(raw, field)
+    if value is not None and (len(value) != 3 or not value.isalpha() or not value.isupper()):
+        raise validation_error(field, "must be a three-letter upper-case ISO 4217 code")
+    return value
+
+
+def parse_source(raw: Mapping[str, Any]) -> SourceRef:
+    value = raw.get("source")
+    if value is None:
+        raise missing("source")
+    if not isinstance(value, Mapping):
+        raise validation_error("source", "must be an object with document_type and document_id")
+    extra = set(value) - SOURCE_FIELDS
+    if extra:
+        raise validation_error(f"source.{sorted(extra)[0]}", "is not a known field")
+    return SourceRef(
+        document_type=_prefixed(value, "document_type", required=True),
+        document_id=_prefixed(value, "document_id", required=True),
+        line=_prefixed(value, "line"),
+    )
+
+
+def _prefixed(raw: Mapping[str, Any], field: str, *, required: bool = False) -> str | None:
+    try:
+        return text(raw, field, required=required)
+    except Exception as err:
+        err.field = f"source.{field}"  # type: ignore[attr-defined]
+        err.message = f"source.{err.message}"  # type: ignore[attr-defined]
+        err.args = (err.message,)  # type: ignore[attr-defined]
+        raise
+
+
+def parse_posting(raw: object) -> PostingRequest:
+    """A typed posting request, or a `validation_error` naming the first bad field."""
+    if not isinstance(raw, Mapping):
+        raise validation_error("request", "must be a JSON object")
+    extra = set(raw) - FIELDS
+    if extra:
+        raise validation_error(sorted(extra)[0], "is not a known field")
+    kind = choice(raw, "kind", Kind, required=True)
+    if kind not in POSTABLE_KINDS:
+        raise validation_error("kind", f"{kind.value!r} is posted by its own workflow, not directly")
+    key = text(raw, "idempotency_key", required=True)
+    actor = text(raw, "actor", required=True)
+    role = choice(raw, "role", Role, required=True)
+    occurred_at = _instant(raw, "occurred_at")
+    source = parse_source(raw)
+    comment = text(raw, "comment", required=kind in COMMENT_REQUIRED, limit=MAX_COMMENT)
+    reason = text(raw, "reason_code")
+    channel = choice(raw, "channel", Channel)
+    cost_centre = text(raw, "cost_centre")
+
+    reverses = None
+    sku = facility = bin_ = to_bin = lot = owner = currency = None
+    lot_expires_on = None
+    bucket, to_bucket = Bucket.AVAILABLE, None
+    qty = unit_cost = amount = None
+    if kind is Kind.REVERSAL:
+        reverses = _event_id(raw)
+        _absent(raw, "sku", "facility", "bin", "to_bin", "lot", "qty", "unit_cost", "amount")
+    else:
+        sku = text(raw, "sku", required=True)
+        facility = text(raw, "facility", required=True)
+        bin_ = text(raw, "bin")
+        lot = text(raw, "lot")
+        if raw.get("lot_expires_on") is not None:
+            lot_expires_on = timeutil.parse_day(raw["lot_expires_on"], "lot_expires_on")
+        owner = text(raw, "owner")
+        bucket = choice(raw, "bucket", Bucket) or Bucket.AVAILABLE
+        currency = currency_code(raw, "currency")
+        if kind in QTY_KINDS:
+            qty = _quantity(raw, kind)
+        else:
+            _absent(raw, "qty")
+        if raw.get("unit_cost") is not None:
+            unit_cost = numbers.parse_cost(raw["unit_cost"], "unit_cost")
+        if kind is Kind.COST_ADJUSTMENT:
+            if raw.get("amount") is None:
+                raise missing("amount")
+            amount = numbers.parse_money(raw["amount"], "amount")
+            if amount == 0:
+                raise validation_error("amount", "must not be zero")
+            if currency is None:
+                raise missing("currency")
+        else:
+            _absent(raw, "amount")
+        if kind is Kind.BIN_MOVE:
+            to_bin = text(raw, "to_bin", required=True)
+            if bin_ is None:
+                raise missing("bin")
+            if to_bin == bin_:
+                raise validation_error("to_bin", "must differ from bin")
+        else:
+            _absent(raw, "to_bin")
+        if kind is Kind.RECLASSIFICATION:
+            to_bucket = choice(raw, "to_bucket", Bucket, required=True)
+            if to_bucket is bucket:
+                raise validation_error("to_bucket", "must differ from bucket")
+            if Bucket.IN_TRANSIT in (bucket, to_bucket):
+                raise validation_error("to_bucket", "in_transit is entered only by transfers")
+        else:
+            _absent(raw, "to_bucket")
+        if kind is Kind.RECEIPT and unit_cost is not None and currency is None:
+            raise missing("currency")
+
+    fingerprint = _fingerprint(
+        kind, sku, facility, bin_, to_bin, lot, lot_expires_on, bucket, to_bucket, owner, qty,
+        unit_cost, currency, amount, reason, actor, role, comment, channel, cost_centre, source,
+        occurred_at, reverses,
+    )  # fmt: skip
+    return PostingRequest(
+        idempotency_key=key, kind=kind, sku=sku, facility=facility, bin=bin_, to_bin=to_bin,
+        lot=lot, lot_expires_on=lot_expires_on, bucket=bucket, to_bucket=to_bucket, owner=owner,
+        qty=qty, unit_cost=unit_cost, currency=currency, amount=amount, reason_code=reason,
+        actor=actor, role=role, comment=comment, channel=channel, cost_centre=cost_centre,
+        source=source, occurred_at=occurred_at, reverses=reverses, fingerprint=fingerprint,
+    )  # fmt: skip
+
+
+def _instant(raw: Mapping[str, Any], field: str) -> datetime:
+    if raw.get(field) in (None, ""):
+        raise missing(field)
+    return timeutil.parse_instant(raw[field], field)
+
+
+def _quantity(raw: Mapping[str, Any], kind: Kind) -> Decimal:
+    if raw.get("qty") is None:
+        raise missing("qty")
+    qty = numbers.parse_quantity(raw["qty"], "qty")
+    if qty == 0:
+        raise validation_error("qty", "must not be zero")
+    if qty < 0 and kind is not Kind.ADJUSTMENT:
+        raise validation_error("qty", f"must be positive for a {kind.value}; the kind gives the sign")
+    return qty
+
+
+def _event_id(raw: Mapping[str, Any]) -> int:
+    value = raw.get("reverses")
+    if value is None:
+        raise missing("reverses")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise validation_error("reverses", "must be the event id to reverse")
+    try:
+        event_id = int(value)
+    except ValueError:
+        raise validation_error("reverses", "must be the event id to reverse") from None
+    if event_id <= 0:
+        raise validation_error("reverses", "must be a positive event id")
+    return event_id
+
+
+def _absent(raw: Mapping[str, Any], *fields: str) -> None:
+    for field in fields:
+        if raw.get(field) is not None:
+            raise validation_error(field, f"does not apply to a {raw.get('kind')}")
+
+
+def _fingerprint(*parts: object) -> str:
+    """A digest of the normalised request, so '10' and '10.0' are the same payload."""
+
+    def norm(value: object) -> object:
+        if isinstance(value, Decimal):
+            return numbers.fmt(value)
+        if isinstance(value, datetime):
+            return timeutil.stored(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, SourceRef):
+            return [value.document_type, value.document_id, value.line]
+        return value
+
+    payload = json.dumps([norm(part) for part in parts], separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]

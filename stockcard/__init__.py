@@ -1,0 +1,1 @@
+"""stockcard: an inventory stock ledger and analytics warehouse."""

@@ -1,0 +1,36 @@
+"""The `stockcard` command: one entry point for every part of the product."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ledger import cli as ledger_cli
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="stockcard", description="Inventory stock ledger and analytics warehouse."
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    ledger_cli.add_commands(commands)
+    demo = commands.add_parser(
+        "demo", help="post a realistic sequence into a fresh ledger and print the results"
+    )
+    demo.add_argument("--db", default=None, help="ledger URL (default: a fresh demo file)")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "ledger":
+        return ledger_cli.run(args)
+    if args.command == "demo":
+        from ledger.demo import run_demo
+
+        return run_demo(args.db)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
