@@ -1,17 +1,17 @@
 """The ledger's Python API: the one write path for stock, and the reads built on it.
 
-    ledger = Ledger.open("sqlite:///data/ledger.sqlite")
-    ledger.init()
-    ledger.apply(records, actor="ops", role="sysadmin")
-    result = ledger.post({...})            # PostingResult, or raises LedgerError
-    ledger.balance("SKU-1")                # every facility (L9.2)
+ledger = Ledger.open("sqlite:///data/ledger.sqlite")
+ledger.init()
+ledger.apply(records, actor="ops", role="sysadmin")
+result = ledger.post({...})            # PostingResult, or raises LedgerError
+ledger.balance("SKU-1")                # every facility (L9.2)
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ledger import masterdata, periods, queries
@@ -20,18 +20,36 @@ from ledger.errors import LedgerError
 from ledger.planner import plan
 from ledger.render import event_json
 from ledger.requests import PostingRequest, parse_posting
-from ledger.session import EVENT_COLUMNS, Accepted, Draft, PostingSession
+from ledger.session import EVENT_COLUMNS, Accepted, Draft, PostingSession, StockCache
 from ledger.storage import DEFAULT_URL, Store, Tx, open_store
-from ledger.timeutil import now, stored
 
 
-@dataclass(slots=True)
 class PostingResult:
-    """What a posting wrote (or, for a retried key, what it wrote the first time)."""
+    """What a posting wrote (or, for a retried key, what it wrote the first time). The events
+    are rendered to JSON only when asked for, so batch callers that need only the outcome do
+    not pay for it."""
 
-    idempotency_key: str
-    replayed: bool
-    events: list[dict[str, Any]] = field(default_factory=list)
+    __slots__ = ("_config", "_events", "_lots", "_rows", "idempotency_key", "replayed")
+
+    def __init__(
+        self, key: str, replayed: bool, rows: list[tuple], config: Config, lots: dict[int, str]
+    ):
+        self.idempotency_key = key
+        self.replayed = replayed
+        self._rows = rows
+        self._config = config
+        self._lots = lots
+        self._events: list[dict[str, Any]] | None = None
+
+    @property
+    def event_ids(self) -> list[int]:
+        return [row[0] for row in self._rows]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        if self._events is None:
+            self._events = [event_json(row, self._config, self._lots) for row in self._rows]
+        return self._events
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,6 +58,9 @@ class PostingResult:
             "replayed": self.replayed,
             "events": self.events,
         }
+
+    def __repr__(self) -> str:
+        return f"PostingResult({self.idempotency_key!r}, events={self.event_ids})"
 
 
 @dataclass(slots=True)
@@ -53,6 +74,7 @@ class Ledger:
     def __init__(self, store: Store):
         self.store = store
         self._config: Config | None = None
+        self._cache = StockCache()
 
     @classmethod
     def open(cls, url: str | None = None) -> Ledger:
@@ -101,9 +123,7 @@ class Ledger:
             raise outcome
         return outcome
 
-    def post_many(
-        self, requests: Sequence[Mapping[str, Any]]
-    ) -> list[PostingResult | LedgerError]:
+    def post_many(self, requests: Sequence[Mapping[str, Any]]) -> list[PostingResult | LedgerError]:
         """Post a batch in one transaction. Each request is accepted or rejected on its own; a
         rejected one writes nothing. Retrying the batch never applies a request twice."""
         parsed: list[PostingRequest | LedgerError] = []
@@ -112,12 +132,23 @@ class Ledger:
                 parsed.append(parse_posting(raw))
             except LedgerError as error:
                 parsed.append(error)
-        return self.store.in_write(lambda tx: self._post_in(tx, parsed))
+        outcomes, opened_periods = self.store.in_write(
+            lambda tx: self._post_in(tx, parsed), keep_caches=True
+        )
+        if opened_periods:
+            self._config = None  # the months it opened are master data now
+        return outcomes
 
     def _post_in(
         self, tx: Tx, parsed: list[PostingRequest | LedgerError]
-    ) -> list[PostingResult | LedgerError]:
-        session = PostingSession(tx, self.config(tx))
+    ) -> tuple[list[PostingResult | LedgerError], bool]:
+        generation = self.store.generation
+        if self._cache.generation != generation or self._cache.too_big():
+            self._cache = StockCache(generation)
+            config = self.config(tx)
+        else:
+            config = self._config or self.config(tx)
+        session = PostingSession(tx, config, self._cache)
         outcomes: list[Accepted | _Replay | LedgerError] = []
         for request in parsed:
             if isinstance(request, LedgerError):
@@ -125,7 +156,8 @@ class Ledger:
             else:
                 outcomes.append(self._post_one(session, request))
         session.flush()
-        return [self._result(tx, session, outcome) for outcome in outcomes]
+        results = [self._result(tx, session, outcome) for outcome in outcomes]
+        return results, bool(session.new_periods)
 
     def _post_one(
         self, session: PostingSession, req: PostingRequest
@@ -145,7 +177,7 @@ class Ledger:
             return _Replay(req.idempotency_key, row[1], row[2])
         draft = Draft(session)
         try:
-            plan(req, draft, stored(now()))
+            plan(req, draft)
         except LedgerError as error:
             return error
         return session.accept(draft, req.idempotency_key, req.fingerprint)
@@ -161,16 +193,13 @@ class Ledger:
                 "order by event_id",
                 (outcome.first, outcome.last),
             )
-            replayed = True
-        else:
-            rows = [
-                event.row(session.positions[event.position.key].position_id)  # type: ignore[arg-type]
-                for event in outcome.events
-            ]
-            replayed = False
-        lots = queries.lot_numbers(tx, {row[6] for row in rows if row[6]})
-        events = [event_json(row, session.config, lots) for row in rows]
-        return PostingResult(outcome.key, replayed, events)
+            lots = queries.lot_numbers(tx, {row[6] for row in rows if row[6]})
+            return PostingResult(outcome.key, True, rows, session.config, lots)
+        rows = [
+            event.row(session.positions[event.position.key].position_id)  # type: ignore[arg-type]
+            for event in outcome.events
+        ]
+        return PostingResult(outcome.key, False, rows, session.config, session.lot_numbers)
 
     # -- periods ---------------------------------------------------------------------------
 

@@ -24,9 +24,7 @@ BATCH = 500
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     ledger = subparsers.add_parser("ledger", help="the stock ledger: post, look up, close periods")
-    ledger.add_argument(
-        "--db", help=f"ledger URL (default $STOCKCARD_LEDGER_URL or {DEFAULT_URL})"
-    )
+    ledger.add_argument("--db", help=f"ledger URL (default $STOCKCARD_LEDGER_URL or {DEFAULT_URL})")
     commands = ledger.add_subparsers(dest="ledger_command", required=True)
 
     commands.add_parser("init", help="create or upgrade the ledger (idempotent)")
@@ -168,7 +166,7 @@ class opened:
         if self.name == "-":
             return sys.stdin
         try:
-            self.stream = Path(self.name).open(encoding="utf-8")  # noqa: SIM115
+            self.stream = Path(self.name).open(encoding="utf-8")
         except OSError as error:
             raise LedgerError("validation_error", f"file: {error}", field="file") from None
         return self.stream

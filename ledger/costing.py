@@ -9,7 +9,6 @@ whole posting is accepted. Invariants kept here and tested:
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -42,6 +41,12 @@ class Layer:
     @property
     def layer_id(self) -> int | None:
         return self.ident.value
+
+    def clone(self) -> Layer:
+        return Layer(
+            self.ident, self.unit_cost, self.opened_qty, self.remaining_qty, self.remaining_value,
+            self.opened_at, self.touched,
+        )  # fmt: skip
 
     @property
     def is_hole(self) -> bool:
@@ -77,10 +82,11 @@ class CostPosition:
         return self.last_unit_cost
 
     def clone(self) -> CostPosition:
-        twin = copy.copy(self)
-        if self.layers is not None:
-            twin.layers = [copy.copy(layer) for layer in self.layers]
-        return twin
+        layers = None if self.layers is None else [layer.clone() for layer in self.layers]
+        return CostPosition(
+            self.facility_id, self.variant_id, self.method, self.currency, self.qty, self.value,
+            self.last_unit_cost, layers, self.exists,
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -94,7 +100,7 @@ class CostEffect:
 
 
 def share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
-    """`total` × part/whole to the cent; the whole takes exactly the total."""
+    """`total` * part/whole to the cent; the whole takes exactly the total."""
     if part == whole:
         return total
     return money(total * part / whole)
@@ -195,7 +201,11 @@ def revalue(cp: CostPosition, amount: Decimal) -> CostEffect:
         open_layers = [layer for layer in _layers(cp) if layer.remaining_qty > 0]
         left = amount
         for index, layer in enumerate(open_layers):
-            part = left if index == len(open_layers) - 1 else share(amount, layer.remaining_qty, cp.qty)
+            part = (
+                left
+                if index == len(open_layers) - 1
+                else share(amount, layer.remaining_qty, cp.qty)
+            )
             _move(layer, ZERO, part, effect.entries)
             left -= part
     cp.value += amount
@@ -207,10 +217,7 @@ def undo(cp: CostPosition, qty: Decimal, delta: Decimal, entries: list[LayerEntr
     for entry in entries:
         layer = entry.layer
         remaining = layer.remaining_qty - entry.qty
-        if layer.is_hole:
-            valid = remaining <= 0
-        else:
-            valid = 0 <= remaining <= layer.opened_qty
+        valid = remaining <= 0 if layer.is_hole else 0 <= remaining <= layer.opened_qty
         if not valid:
             raise LedgerError(
                 "cost_layer_consumed",

@@ -77,7 +77,7 @@ def upsert(tx: Tx, table: str, key: str, code: str, values: dict[str, Any]) -> t
     columns = list(values)
     row = tx.one(f"select {id_column}, {', '.join(columns)} from {table} where {key} = ?", (code,))
     if row is None:
-        new_id = tx.next_ids(table, 1)
+        new_id = tx.new_ids(table, 1)[0]
         names = ", ".join([id_column, key, *columns])
         marks = ", ".join("?" * (len(columns) + 2))
         tx.run(f"insert into {table} ({names}) values ({marks})", (new_id, code, *values.values()))
@@ -113,7 +113,9 @@ def currency(record: Mapping[str, Any], field: str = "currency") -> str:
 def party_id(tx: Tx, code: str, field: str, kind: str | None = None) -> int:
     row = tx.one("select party_id, kind from party where code = ?", (code,))
     if row is None or (kind is not None and row[1] != kind):
-        raise LedgerError(f"unknown_{kind or 'party'}", f"{field}: no {kind or 'party'} {code!r}", field=field)
+        raise LedgerError(
+            f"unknown_{kind or 'party'}", f"{field}: no {kind or 'party'} {code!r}", field=field
+        )
     return row[0]
 
 
@@ -175,16 +177,24 @@ def apply_facility(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
             status = "updated"
     default_bin = requests.text(record, "default_bin")
     default_id = _default_location(tx, facility_id, default_bin)
-    current = tx.one("select default_location_id from facility where facility_id = ?", (facility_id,))
+    current = tx.one(
+        "select default_location_id from facility where facility_id = ?", (facility_id,)
+    )
     if current[0] != default_id:  # type: ignore[index]
-        tx.run("update facility set default_location_id = ? where facility_id = ?", (default_id, facility_id))
+        tx.run(
+            "update facility set default_location_id = ? where facility_id = ?",
+            (default_id, facility_id),
+        )
         status = "updated" if status == "unchanged" else status
     return code, status
 
 
 def _default_location(tx: Tx, facility_id: int, code: str | None) -> int:
     if code is not None:
-        row = tx.one("select location_id from location where facility_id = ? and code = ?", (facility_id, code))
+        row = tx.one(
+            "select location_id from location where facility_id = ? and code = ?",
+            (facility_id, code),
+        )
         if row is None:
             raise LedgerError("unknown_bin", f"default_bin: no bin {code!r}", field="default_bin")
         return row[0]
@@ -205,15 +215,18 @@ def _apply_bin(tx: Tx, facility_id: int, record: Mapping[str, Any]) -> str:
         (facility_id, code),
     )
     if row is None:
-        location_id = tx.next_ids("location", 1)
+        location_id = tx.new_ids("location", 1)[0]
         tx.run(
-            "insert into location (location_id, facility_id, code, zone, kind) values (?, ?, ?, ?, ?)",
+            "insert into location (location_id, facility_id, code, zone, kind) "
+            "values (?, ?, ?, ?, ?)",
             (location_id, facility_id, code, zone, kind.value),
         )
         return "created"
     if (row[1], row[2]) == (kind.value, zone):
         return "unchanged"
-    tx.run("update location set kind = ?, zone = ? where location_id = ?", (kind.value, zone, row[0]))
+    tx.run(
+        "update location set kind = ?, zone = ? where location_id = ?", (kind.value, zone, row[0])
+    )
     return "updated"
 
 
@@ -226,7 +239,9 @@ def apply_bin(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
 
 def apply_item(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
     code = requests.text(record, "code", required=True)
-    method = requests.choice(record, "costing_method", CostingMethod) or CostingMethod.MOVING_AVERAGE
+    method = (
+        requests.choice(record, "costing_method", CostingMethod) or CostingMethod.MOVING_AVERAGE
+    )
     shelf_life = record.get("shelf_life_days")
     if shelf_life is not None and (
         isinstance(shelf_life, bool) or not isinstance(shelf_life, int) or shelf_life <= 0
@@ -332,7 +347,8 @@ def apply_policy(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
     if bool(row[0]) == allow:
         return code, "unchanged"
     tx.run(
-        "update negative_stock_policy set allow_negative = ? where facility_id = ? and variant_id = ?",
+        "update negative_stock_policy set allow_negative = ? "
+        "where facility_id = ? and variant_id = ?",
         (allow, facility_id, variant_id),
     )
     return code, "updated"
@@ -345,7 +361,9 @@ def apply_period(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
             year, month = (int(part) for part in code.split("-"))
             month_start = timeutil.parse_day(f"{year:04d}-{month:02d}-01", "code")
         except (ValueError, LedgerError):
-            raise validation_error("code", "must be YYYY-MM, or give starts_at and ends_at") from None
+            raise validation_error(
+                "code", "must be YYYY-MM, or give starts_at and ends_at"
+            ) from None
         period = monthly_period(month_start)
         starts, ends = period.starts_at, period.ends_at
     else:
@@ -358,9 +376,7 @@ def apply_period(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
         if (row[0], row[1]) == (starts, ends):
             return code, "unchanged"
         raise validation_error("code", f"period {code} exists with other dates")
-    overlap = tx.one(
-        "select code from period where starts_at < ? and ends_at > ?", (ends, starts)
-    )
+    overlap = tx.one("select code from period where starts_at < ? and ends_at > ?", (ends, starts))
     if overlap:
         raise validation_error("starts_at", f"overlaps period {overlap[0]}")
     tx.run(

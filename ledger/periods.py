@@ -38,9 +38,7 @@ def transition(
     justification: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     try:
-        return store.in_write(
-            lambda tx: _transition(tx, action, code, actor, role, justification)
-        )
+        return store.in_write(lambda tx: _transition(tx, action, code, actor, role, justification))
     except LedgerError as error:
         if error.code in ("forbidden", "validation_error", "period_order", "period_locked"):
             # A refused attempt to get past a period control is itself on the record (L8.4).
@@ -114,7 +112,9 @@ def check_order(tx: Tx, action: str, code: str, starts: str) -> None:
         )
         blocker = later and f"later period {later[0]} is locked"
     if blocker:
-        raise LedgerError("period_order", f"period: cannot {action} {code}: {blocker}", field="period")
+        raise LedgerError(
+            "period_order", f"period: cannot {action} {code}: {blocker}", field="period"
+        )
 
 
 def _category_sql() -> str:
@@ -238,4 +238,10 @@ def snapshot(tx: Tx, config: Config, code: str) -> dict[str, Any]:
 
 
 QTY_NAMES = ("opening_qty", "inbound_qty", "outbound_qty", "adjustment_qty", "closing_qty")
-VALUE_NAMES = ("opening_value", "inbound_value", "outbound_value", "adjustment_value", "closing_value")
+VALUE_NAMES = (
+    "opening_value",
+    "inbound_value",
+    "outbound_value",
+    "adjustment_value",
+    "closing_value",
+)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from ledger import costing, numbers, timeutil
+from ledger import costing, numbers
 from ledger.config import Facility, Item, Lot, Period, Variant
 from ledger.costing import CostEffect, CostPosition
 from ledger.errors import LedgerError, forbidden, missing, unknown, validation_error
@@ -27,8 +27,6 @@ from ledger.vocabulary import (
     PartyKind,
     PeriodStatus,
 )
-
-FUTURE_TOLERANCE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +50,11 @@ class Target:
         )  # fmt: skip
 
 
-def plan(req: PostingRequest, draft: Draft, posted_at: str) -> None:
+def plan(req: PostingRequest, draft: Draft) -> None:
     """Fill `draft` with the events `req` posts, or raise the rejection."""
+    posted_at = draft.session.posted_at
     authorise(req)
-    period = posting_period(req, draft, posted_at)
+    period = posting_period(req, draft)
     reason = check_reason(req, draft)
     if req.kind is Kind.REVERSAL:
         from ledger.reversal import plan_reversal
@@ -90,11 +89,11 @@ def authorise(req: PostingRequest) -> None:
         raise forbidden(req.role.value, "post cost adjustments")
 
 
-def posting_period(req: PostingRequest, draft: Draft, posted_at: str) -> Period:
+def posting_period(req: PostingRequest, draft: Draft) -> Period:
     """The open period `occurred_at` falls in; a month with no period yet is opened when nothing
     after it has been closed (L2.5)."""
-    occurred = timeutil.stored(req.occurred_at)
-    if req.occurred_at > timeutil.from_stored(posted_at) + FUTURE_TOLERANCE:
+    occurred = req.occurred
+    if occurred > draft.session.future_limit:
         raise LedgerError(
             "occurred_in_future",
             "occurred_at: is more than a day after the posting time",
@@ -103,7 +102,9 @@ def posting_period(req: PostingRequest, draft: Draft, posted_at: str) -> Period:
     period = draft.period(occurred)
     if period is None:
         later_closed = [
-            p for p in draft.config.periods if p.status is not PeriodStatus.OPEN and p.ends_at > occurred
+            p
+            for p in draft.config.periods
+            if p.status is not PeriodStatus.OPEN and p.ends_at > occurred
         ]
         if later_closed:
             raise LedgerError(
@@ -210,7 +211,9 @@ def resolve_lot(req: PostingRequest, item: Item, variant: Variant, draft: Draft)
     expires = req.lot_expires_on
     if lot is None:
         if not creates:
-            raise LedgerError("unknown_lot", f"lot: no lot {req.lot!r} of {variant.sku}", field="lot")
+            raise LedgerError(
+                "unknown_lot", f"lot: no lot {req.lot!r} of {variant.sku}", field="lot"
+            )
         if expires is None and item.shelf_life_days is not None:
             expires = req.occurred_at.date() + timedelta(days=item.shelf_life_days)
         return draft.new_lot(variant.variant_id, req.lot, expires)
@@ -226,7 +229,12 @@ def resolve_lot(req: PostingRequest, item: Item, variant: Variant, draft: Draft)
 def check_lot_on_outbound(req: PostingRequest, target: Target) -> None:
     """Expired lots cannot be sold (L5.4); they can still be written off, moved or returned."""
     lot = target.lot
-    if req.kind is Kind.ISSUE and lot and lot.expires_on and lot.expires_on < req.occurred_at.date():
+    if (
+        req.kind is Kind.ISSUE
+        and lot
+        and lot.expires_on
+        and lot.expires_on < req.occurred_at.date()
+    ):
         raise LedgerError(
             "lot_expired", f"lot: {lot.lot_number!r} expired on {lot.expires_on}", field="lot"
         )
@@ -244,7 +252,7 @@ def context(
         channel=req.channel.value if req.channel else None,
         cost_centre=req.cost_centre,
         source=(req.source.document_type, req.source.document_id, req.source.line),
-        occurred_at=timeutil.stored(req.occurred_at),
+        occurred_at=req.occurred,
         posted_at=posted_at,
         period_code=period.code,
     )
@@ -348,7 +356,9 @@ def plan_move(
     else:
         destination = draft.position(target.key(req.to_bucket))  # type: ignore[arg-type]
     check_stock(source, qty, target, draft)
-    cp = draft.cost(target.facility.facility_id, target.variant.variant_id) if target.owned else None
+    cp = (
+        draft.cost(target.facility.facility_id, target.variant.variant_id) if target.owned else None
+    )
     moved = ZERO
     if cp is not None:
         average = cp.average() or ZERO
@@ -452,4 +462,3 @@ def settle_zero_stock(
             draft, ctx, Kind.COST_ADJUSTMENT, position, target, ZERO, "zero_stock_revaluation",
             cp, CostEffect(delta=residue),
         )  # fmt: skip
-

@@ -92,7 +92,9 @@ def balance(
     return {
         "sku": variant.sku,
         "as_of": as_of,
-        "facilities": [facilities[key] for key in sorted(facilities, key=lambda k: facilities[k]["facility"])],
+        "facilities": [
+            facilities[key] for key in sorted(facilities, key=lambda k: facilities[k]["facility"])
+        ],
     }
 
 
@@ -161,7 +163,9 @@ def valuation(tx: Tx, config: Config, sku: str, facility: str) -> dict[str, Any]
     else:
         method, currency, qty, value, last = row
     quantity, amount = from_units(qty), from_units(value)
-    average = (amount / quantity).quantize(Decimal("0.000001")) if quantity > 0 else from_units(last)
+    average = (
+        (amount / quantity).quantize(Decimal("0.000001")) if quantity > 0 else from_units(last)
+    )
     layers = tx.all(
         "select layer_id, opened_at, unit_cost_e6, opened_qty_e6, remaining_qty_e6, "
         "remaining_value_e6 from cost_layer where facility_id = ? and variant_id = ? "

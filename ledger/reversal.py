@@ -20,7 +20,9 @@ ORIGINAL_COLUMNS = (
 
 def plan_reversal(req: PostingRequest, ctx: Context, reason: str | None, draft: Draft) -> None:
     tx = draft.session.tx
-    target = tx.one("select idempotency_key, kind from stock_event where event_id = ?", (req.reverses,))
+    target = tx.one(
+        "select idempotency_key, kind from stock_event where event_id = ?", (req.reverses,)
+    )
     if target is None:
         raise unknown("unknown_event", "reverses", req.reverses)
     if target[1] == Kind.REVERSAL:
@@ -43,7 +45,9 @@ def plan_reversal(req: PostingRequest, ctx: Context, reason: str | None, draft: 
     )
     if (already and already[0] is not None) or any(draft.is_reversed(row[0]) for row in rows):
         raise LedgerError(
-            "already_reversed", f"reverses: event {req.reverses} is already reversed", field="reverses"
+            "already_reversed",
+            f"reverses: event {req.reverses} is already reversed",
+            field="reverses",
         )
     if any(row[8] == Kind.COST_ADJUSTMENT for row in rows) and req.role not in COST_WRITERS:
         raise forbidden(req.role.value, "reverse cost adjustments")
@@ -67,10 +71,18 @@ def plan_reversal(req: PostingRequest, ctx: Context, reason: str | None, draft: 
             event.position.value += residue
             draft.add(
                 PlannedEvent(
-                    ctx, Kind.COST_ADJUSTMENT, event.position, event.lot_id, ZERO,
-                    event.position.qty, None, residue, cp.average(), cp.currency,
+                    ctx,
+                    Kind.COST_ADJUSTMENT,
+                    event.position,
+                    event.lot_id,
+                    ZERO,
+                    event.position.qty,
+                    None,
+                    residue,
+                    cp.average(),
+                    cp.currency,
                     "zero_stock_revaluation",
-                )  # fmt: skip
+                )
             )
 
 
@@ -79,9 +91,18 @@ def reverse_event(
     reason: str | None, draft: Draft,
 ) -> costing.CostPosition | None:  # fmt: skip
     event_id, _, facility_id, location_id, variant_id, lot_id, bucket, owner_id = row[:8]
-    qty, unit, delta, currency = from_units(row[9]), from_units(row[10]), from_units(row[11]), row[12]
+    qty, unit, delta, currency = (
+        from_units(row[9]),
+        from_units(row[10]),
+        from_units(row[11]),
+        row[12],
+    )
     position = draft.position((variant_id, facility_id, location_id, lot_id or 0, bucket, owner_id))
-    if position.qty - qty < 0 and qty > 0 and not draft.config.allows_negative(facility_id, variant_id):
+    if (
+        position.qty - qty < 0
+        and qty > 0
+        and not draft.config.allows_negative(facility_id, variant_id)
+    ):
         raise LedgerError(
             "insufficient_stock",
             f"reverses: taking back event {event_id} would leave {position.qty - qty} on hand",
@@ -102,9 +123,19 @@ def reverse_event(
     draft.reversed.add(event_id)
     draft.add(
         PlannedEvent(
-            ctx, Kind.REVERSAL, position, lot_id, -qty, position.qty, unit, -delta,
-            cp.average() if cp is not None else None, currency, reason,
-            reverses_event_id=event_id, entries=negated,
-        )  # fmt: skip
+            ctx,
+            Kind.REVERSAL,
+            position,
+            lot_id,
+            -qty,
+            position.qty,
+            unit,
+            -delta,
+            cp.average() if cp is not None else None,
+            currency,
+            reason,
+            reverses_event_id=event_id,
+            entries=negated,
+        )
     )
     return cp

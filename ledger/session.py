@@ -9,20 +9,20 @@ together, in the transaction the caller commits.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ledger import numbers
+from ledger import numbers, timeutil
 from ledger.config import Config, Lot, Period, bump_config_version
 from ledger.costing import CostPosition, Layer, LayerEntry, LayerId
 from ledger.numbers import ZERO, from_units, to_units
 from ledger.storage import Tx
 from ledger.vocabulary import CostingMethod, Kind
 
+FUTURE_TOLERANCE = timedelta(days=1)
 PositionKey = tuple[int, int, int, int, str, int]  # variant, facility, location, lot, bucket, owner
 
 EVENT_COLUMNS = (
@@ -42,13 +42,8 @@ class Position:
     value: Decimal
     exists: bool
 
-    @property
-    def variant_id(self) -> int:
-        return self.key[0]
-
-    @property
-    def facility_id(self) -> int:
-        return self.key[1]
+    def clone(self) -> Position:
+        return Position(self.key, self.position_id, self.qty, self.value, self.exists)
 
 
 @dataclass(slots=True)
@@ -124,7 +119,7 @@ class Draft:
     def position(self, key: PositionKey) -> Position:
         found = self.positions.get(key)
         if found is None:
-            found = copy.copy(self.session.position(key))
+            found = self.session.position(key).clone()
             self.positions[key] = found
         return found
 
@@ -150,7 +145,7 @@ class Draft:
         return self.lots.get((variant_id, number)) or self.session.lot(variant_id, number)
 
     def new_lot(self, variant_id: int, number: str, expires_on: date | None) -> Lot:
-        lot = Lot(self.session.tx.next_ids("lot", 1), variant_id, number, expires_on)
+        lot = Lot(self.session.tx.new_ids("lot", 1)[0], variant_id, number, expires_on)
         self.lots[(variant_id, number)] = lot
         return lot
 
@@ -168,13 +163,34 @@ class Draft:
         return event
 
 
+@dataclass(slots=True)
+class StockCache:
+    """Committed stock state read by earlier sessions; valid while the store's generation is
+    unchanged (no other writer has committed since)."""
+
+    generation: int = -1
+    positions: dict[PositionKey, Position] = field(default_factory=dict)
+    costs: dict[tuple[int, int], CostPosition] = field(default_factory=dict)
+    lots: dict[tuple[int, str], Lot] = field(default_factory=dict)
+    lot_numbers: dict[int, str] = field(default_factory=dict)
+
+    def too_big(self) -> bool:
+        return len(self.positions) > 500_000
+
+
 class PostingSession:
-    def __init__(self, tx: Tx, config: Config):
+    def __init__(self, tx: Tx, config: Config, cache: StockCache | None = None):
         self.tx = tx
         self.config = config
-        self.positions: dict[PositionKey, Position] = {}
-        self.costs: dict[tuple[int, int], CostPosition] = {}
-        self.lots: dict[tuple[int, str], Lot] = {}
+        moment = timeutil.now()
+        self.posted_at = timeutil.stored(moment)
+        # Business time may run a little ahead of the server clock, not a month.
+        self.future_limit = timeutil.stored(moment + FUTURE_TOLERANCE)
+        cache = cache or StockCache()
+        self.positions = cache.positions
+        self.costs = cache.costs
+        self.lots = cache.lots
+        self.lot_numbers = cache.lot_numbers
         self.new_lots: list[Lot] = []
         self.new_periods: list[Period] = []
         self.reversed: set[int] = set()
@@ -265,19 +281,8 @@ class PostingSession:
         expires = date.fromisoformat(row[1]) if row[1] else None
         found = Lot(row[0], variant_id, number, expires)
         self.lots[(variant_id, number)] = found
+        self.lot_numbers[found.lot_id] = number
         return found
-
-    def lot_by_id(self, lot_id: int) -> Lot:
-        for lot in self.lots.values():
-            if lot.lot_id == lot_id:
-                return lot
-        row = self.tx.one(
-            "select variant_id, lot_number, expires_on from lot where lot_id = ?", (lot_id,)
-        )
-        assert row is not None, f"lot {lot_id} referenced by an event is missing"
-        lot = Lot(lot_id, row[0], row[1], date.fromisoformat(row[2]) if row[2] else None)
-        self.lots[(lot.variant_id, lot.lot_number)] = lot
-        return lot
 
     # -- accepting and writing ---------------------------------------------------------------
 
@@ -285,6 +290,7 @@ class PostingSession:
         self.positions.update(draft.positions)
         self.costs.update(draft.costs)
         self.lots.update(draft.lots)
+        self.lot_numbers.update((lot.lot_id, lot.lot_number) for lot in draft.lots.values())
         self.new_lots.extend(draft.lots.values())
         self.new_periods.extend(draft.periods.values())
         self.reversed |= draft.reversed
@@ -302,7 +308,10 @@ class PostingSession:
             tx.many(
                 "insert into period (code, starts_at, ends_at, status, changed_at, changed_by, "
                 "close_version) values (?, ?, ?, 'open', ?, 'ledger', 0)",
-                [(p.code, p.starts_at, p.ends_at, events[0].context.posted_at) for p in self.new_periods],
+                [
+                    (p.code, p.starts_at, p.ends_at, events[0].context.posted_at)
+                    for p in self.new_periods
+                ],
             )
             bump_config_version(tx)
         if self.new_lots:
@@ -342,9 +351,10 @@ class PostingSession:
         new = [position for position in touched if not position.exists]
         existing = [position for position in touched if position.exists]
         if new:
-            first = self.tx.next_ids("stock_balance", len(new))
-            for offset, position in enumerate(new):
-                position.position_id = first + offset
+            for position, position_id in zip(
+                new, self.tx.new_ids("stock_balance", len(new)), strict=True
+            ):
+                position.position_id = position_id
             self.tx.many(
                 "insert into stock_balance (position_id, variant_id, facility_id, location_id, "
                 "lot_key, bucket, owner_id, qty_e6, value_e6, last_event_id) "
@@ -361,8 +371,7 @@ class PostingSession:
             "where position_id = ?",
             [
                 (to_units(p.qty), to_units(p.value), last_event[p.key], p.position_id)
-                for p in touched
-                if p not in new
+                for p in existing
             ],
         )
 
@@ -381,7 +390,7 @@ class PostingSession:
         self.tx.many(
             "insert into cost_position (qty_e6, value_e6, last_unit_cost_e6, currency, "
             "facility_id, variant_id, costing_method) values (?, ?, ?, ?, ?, ?, ?)",
-            [row + (cp.method.value,) for row, cp in zip(rows, cps, strict=True) if not cp.exists],
+            [(*row, cp.method.value) for row, cp in zip(rows, cps, strict=True) if not cp.exists],
         )
         self.tx.many(
             "update cost_position set qty_e6 = ?, value_e6 = ?, last_unit_cost_e6 = ?, "
@@ -398,15 +407,15 @@ class PostingSession:
         existing = [layer for layer in layers if layer.layer_id is not None]
         for layer in new:
             layer.ident.value = layer.ident.opened_by.event_id  # type: ignore[union-attr]
+        owners = {id(layer): cp for cp in cps for layer in (cp.layers or ())}
         self.tx.many(
             "insert into cost_layer (layer_id, facility_id, variant_id, opened_event_id, "
             "opened_at, unit_cost_e6, opened_qty_e6, remaining_qty_e6, remaining_value_e6, "
             "currency) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_layer_row(layer, cps) for layer in new],
+            [_layer_row(layer, owners[id(layer)]) for layer in new],
         )
         self.tx.many(
-            "update cost_layer set remaining_qty_e6 = ?, remaining_value_e6 = ? "
-            "where layer_id = ?",
+            "update cost_layer set remaining_qty_e6 = ?, remaining_value_e6 = ? where layer_id = ?",
             [
                 (to_units(layer.remaining_qty), to_units(layer.remaining_value), layer.layer_id)
                 for layer in existing
@@ -435,7 +444,12 @@ class PostingSession:
             for topic, event, payload in accepted.messages:
                 body = dict(payload, event_id=event.event_id if event else None)
                 messages.append(
-                    (topic, None, json.dumps(body, sort_keys=True), accepted.events[0].context.posted_at)
+                    (
+                        topic,
+                        None,
+                        json.dumps(body, sort_keys=True),
+                        accepted.events[0].context.posted_at,
+                    )
                 )
         first = self.tx.next_ids("outbox", len(messages))
         self.tx.many(
@@ -446,13 +460,12 @@ class PostingSession:
 
 def _layer(row: tuple[Any, ...]) -> Layer:
     return Layer(
-        LayerId(row[0]), from_units(row[1]), from_units(row[2]), from_units(row[3]), from_units(row[4]),
-        row[5],
+        LayerId(row[0]), from_units(row[1]), from_units(row[2]), from_units(row[3]),
+        from_units(row[4]), row[5],
     )  # fmt: skip
 
 
-def _layer_row(layer: Layer, cps: list[CostPosition]) -> tuple[Any, ...]:
-    owner = next(cp for cp in cps if any(mine is layer for mine in cp.layers or ()))
+def _layer_row(layer: Layer, owner: CostPosition) -> tuple[Any, ...]:
     return (
         layer.layer_id, owner.facility_id, owner.variant_id, layer.layer_id, layer.opened_at,
         to_units(layer.unit_cost), to_units(layer.opened_qty), to_units(layer.remaining_qty),

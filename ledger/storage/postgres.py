@@ -9,7 +9,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from ledger.storage.base import Store, Tx
-from ledger.storage.schema import APPEND_ONLY, COUNTERS, SCHEMA_VERSION, render
+from ledger.storage.schema import APPEND_ONLY, COUNTERS, GAP_FREE, SCHEMA_VERSION, render
 
 TRIGGER_FUNCTION = """
 create or replace function stockcard_append_only() returns trigger language plpgsql as $$
@@ -37,12 +37,18 @@ class PostgresTx(Tx):
     def next_ids(self, counter: str, count: int) -> int:
         # The counter row stays locked until commit: ids are gap-free and in commit order,
         # which is what incremental extraction on the outbox sequence relies on.
+        assert counter in GAP_FREE, counter
         row = self.one(
             "update ledger_counter set last_value = last_value + ? where name = ? "
             "returning last_value",
             (count, counter),
         )
         return row[0] - count + 1
+
+    def new_ids(self, counter: str, count: int) -> list[int]:
+        # A sequence: no row is written or locked, so a rejected request leaves no trace.
+        rows = self.all(f"select nextval('{counter}_ids') from generate_series(1, ?)", (count,))
+        return [row[0] for row in rows]
 
 
 class PostgresStore(Store):
@@ -64,12 +70,20 @@ class PostgresStore(Store):
             for table in APPEND_ONLY:
                 tx.run(TRIGGER.format(table=table))
             for table, column in COUNTERS.items():
-                tx.run(
-                    f"insert into ledger_counter (name, last_value) "
-                    f"select ?, coalesce(max({column}), 0) from {table} "
-                    f"on conflict (name) do nothing",
-                    (table,),
-                )
+                if table in GAP_FREE:
+                    tx.run(
+                        f"insert into ledger_counter (name, last_value) "
+                        f"select ?, coalesce(max({column}), 0) from {table} "
+                        f"on conflict (name) do nothing",
+                        (table,),
+                    )
+                else:
+                    tx.run(f"create sequence if not exists {table}_ids")
+                    tx.run(
+                        f"select setval('{table}_ids', greatest("
+                        f"(select last_value from {table}_ids), "
+                        f"(select coalesce(max({column}), 0) from {table}), 1))"
+                    )
             tx.run(
                 "insert into ledger_meta (key, value) values ('schema_version', ?) "
                 "on conflict (key) do update set value = excluded.value",
@@ -77,7 +91,9 @@ class PostgresStore(Store):
             )
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
+    def write(self, keep_caches: bool = False) -> Iterator[Tx]:
+        # Other writers commit at any time and nothing tells us cheaply: never reuse state.
+        self.generation += 1
         with self.conn.transaction(), self.conn.cursor() as cursor:
             yield PostgresTx(self, cursor)
 

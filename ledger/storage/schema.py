@@ -226,6 +226,10 @@ create table if not exists period_snapshot (
 );
 """
 
+# Sequences that must be gap-free and in commit order (the ledger sequence, the outbox, the
+# audit trail); every other id only has to be unique.
+GAP_FREE = ("stock_event", "outbox", "audit_log")
+
 # Tables whose ids the ledger allocates itself, and their id column.
 COUNTERS = {
     "stock_event": "event_id",

@@ -19,16 +19,23 @@ end
 
 
 class SqliteTx(Tx):
+    store: SqliteStore
+
     def next_ids(self, counter: str, count: int) -> int:
         # The write lock is held for the whole transaction, so max + 1 cannot race and,
         # since these tables are never deleted from, leaves no gaps.
-        first = self._next.get(counter)
+        counters = self.store.counters
+        first = counters.get(counter)
         if first is None:
             column = COUNTERS[counter]
             row = self.one(f"select coalesce(max({column}), 0) from {counter}")
             first = row[0] + 1
-        self._next[counter] = first + count
+        counters[counter] = first + count
         return first
+
+    def new_ids(self, counter: str, count: int) -> list[int]:
+        first = self.next_ids(counter, count)
+        return list(range(first, first + count))
 
 
 class SqliteStore(Store):
@@ -49,6 +56,8 @@ class SqliteStore(Store):
         self.conn.execute(f"pragma synchronous = {synchronous}")
         self.conn.execute("pragma foreign_keys = on")
         self.conn.execute("pragma busy_timeout = 30000")
+        self.counters: dict[str, int] = {}
+        self._data_version: int | None = None
 
     def init_schema(self) -> None:
         with self.write() as tx:
@@ -64,18 +73,32 @@ class SqliteStore(Store):
             )
 
     @contextmanager
-    def write(self) -> Iterator[Tx]:
+    def write(self, keep_caches: bool = False) -> Iterator[Tx]:
         cursor = self.conn.cursor()
         cursor.execute("begin immediate")
+        # data_version changes only when another connection commits; unchanged since our own
+        # last commit means what we cached is still the database's state.
+        version = cursor.execute("pragma data_version").fetchone()[0]
+        if version != self._data_version:
+            self._forget()
         try:
             yield SqliteTx(self, cursor)
         except BaseException:
+            self._forget()
             cursor.execute("rollback")
             raise
         else:
             cursor.execute("commit")
+            self._data_version = version
+            if not keep_caches:
+                self._forget()
         finally:
             cursor.close()
+
+    def _forget(self) -> None:
+        self.counters = {}
+        self._data_version = None
+        self.generation += 1
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
