@@ -64,6 +64,13 @@ class PostingResult:
 
 
 @dataclass(slots=True)
+class _Again:
+    """A key repeated within one batch: answered with the first request's events."""
+
+    accepted: Accepted
+
+
+@dataclass(slots=True)
 class _Replay:
     key: str
     first: int
@@ -149,7 +156,7 @@ class Ledger:
         else:
             config = self._config or self.config(tx)
         session = PostingSession(tx, config, self._cache)
-        outcomes: list[Accepted | _Replay | LedgerError] = []
+        outcomes: list[Accepted | _Again | _Replay | LedgerError] = []
         for request in parsed:
             if isinstance(request, LedgerError):
                 outcomes.append(request)
@@ -161,12 +168,12 @@ class Ledger:
 
     def _post_one(
         self, session: PostingSession, req: PostingRequest
-    ) -> Accepted | _Replay | LedgerError:
+    ) -> Accepted | _Again | _Replay | LedgerError:
         earlier = session.by_key.get(req.idempotency_key)
         if earlier is not None:
             if earlier.fingerprint != req.fingerprint:
                 return conflict(req.idempotency_key)
-            return earlier
+            return _Again(earlier)
         row = session.tx.one(
             "select request_hash, first_event_id, last_event_id from idempotency where key = ?",
             (req.idempotency_key,),
@@ -183,7 +190,7 @@ class Ledger:
         return session.accept(draft, req.idempotency_key, req.fingerprint)
 
     def _result(
-        self, tx: Tx, session: PostingSession, outcome: Accepted | _Replay | LedgerError
+        self, tx: Tx, session: PostingSession, outcome: Accepted | _Again | _Replay | LedgerError
     ) -> PostingResult | LedgerError:
         if isinstance(outcome, LedgerError):
             return outcome
@@ -195,11 +202,10 @@ class Ledger:
             )
             lots = queries.lot_numbers(tx, {row[6] for row in rows if row[6]})
             return PostingResult(outcome.key, True, rows, session.config, lots)
-        rows = [
-            event.row(session.positions[event.position.key].position_id)  # type: ignore[arg-type]
-            for event in outcome.events
-        ]
-        return PostingResult(outcome.key, False, rows, session.config, session.lot_numbers)
+        accepted = outcome.accepted if isinstance(outcome, _Again) else outcome
+        rows = [event.stored for event in accepted.events]
+        again = isinstance(outcome, _Again)
+        return PostingResult(accepted.key, again, rows, session.config, session.lot_numbers)
 
     # -- periods ---------------------------------------------------------------------------
 

@@ -73,6 +73,9 @@ class CostPosition:
     last_unit_cost: Decimal | None
     layers: list[Layer] | None = None  # FIFO: the open layers, oldest first
     exists: bool = True
+    # The last known cost was set by stock that is not written yet (an earlier request of the
+    # same batch), so it is newer than anything a reversal could take back.
+    last_cost_pending: bool = False
 
     def average(self) -> Decimal | None:
         """The cost an outbound unit goes at: the average while stock is positive, else the last
@@ -85,7 +88,7 @@ class CostPosition:
         layers = None if self.layers is None else [layer.clone() for layer in self.layers]
         return CostPosition(
             self.facility_id, self.variant_id, self.method, self.currency, self.qty, self.value,
-            self.last_unit_cost, layers, self.exists,
+            self.last_unit_cost, layers, self.exists, self.last_cost_pending,
         )  # fmt: skip
 
 
@@ -118,6 +121,7 @@ def inbound(cp: CostPosition, qty: Decimal, cost: Decimal, opened_at: str) -> Co
     cp.qty += qty
     cp.value += effect.delta + effect.settlement
     cp.last_unit_cost = cost
+    cp.last_cost_pending = True
     return effect
 
 
@@ -199,13 +203,17 @@ def revalue(cp: CostPosition, amount: Decimal) -> CostEffect:
     effect = CostEffect(delta=amount)
     if cp.method is CostingMethod.FIFO:
         open_layers = [layer for layer in _layers(cp) if layer.remaining_qty > 0]
+        # Gains spread by quantity; losses by value, so no layer is ever valued below zero.
+        weight = (lambda x: x.remaining_qty) if amount > 0 else (lambda x: x.remaining_value)
+        whole = sum((weight(layer) for layer in open_layers), ZERO)
         left = amount
         for index, layer in enumerate(open_layers):
-            part = (
-                left
-                if index == len(open_layers) - 1
-                else share(amount, layer.remaining_qty, cp.qty)
-            )
+            last = index == len(open_layers) - 1
+            part = left if last else share(amount, weight(layer), whole)
+            if layer.remaining_value + part < 0:
+                raise LedgerError(
+                    "negative_value", "amount: would value a cost layer below zero", field="amount"
+                )
             _move(layer, ZERO, part, effect.entries)
             left -= part
     cp.value += amount

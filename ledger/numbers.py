@@ -75,13 +75,13 @@ def to_units(value: Decimal | None) -> int | None:
     """Millionths as an integer, the stored form."""
     if value is None:
         return None
-    return int(value.scaleb(6).to_integral_value())
+    return int(value * SCALE)  # exact: values never carry more than six decimal places
 
 
 def from_units(units: int | None) -> Decimal | None:
     if units is None:
         return None
-    return Decimal(units).scaleb(-6).quantize(QTY_STEP)
+    return Decimal(units).scaleb(-6)
 
 
 def fmt(value: Decimal | None) -> str | None:

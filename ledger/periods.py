@@ -25,6 +25,7 @@ from ledger.vocabulary import (
     Kind,
 )
 
+TOPICS = {"close": "period-closed", "reopen": "period-reopened", "lock": "period-locked"}
 RULES = {
     # action: (roles allowed, status required, status after)
     "close": (PERIOD_CLOSERS, "open", "closed"),
@@ -85,15 +86,14 @@ def _transition(
     payload = {"period": code, "status": after, "actor": actor, "close_version": version}
     tx.run(
         "insert into outbox (seq, topic, event_id, payload, created_at) values (?, ?, null, ?, ?)",
-        (seq, f"period-{action}d" if action != "close" else "period-closed",
-         json.dumps(payload, sort_keys=True), moment),
+        (seq, TOPICS[action], json.dumps(payload, sort_keys=True), moment),
     )  # fmt: skip
     bump_config_version(tx)
     return {"ok": True, "period": code, "status": after, "close_version": version}
 
 
 def check_order(tx: Tx, action: str, code: str, starts: str) -> None:
-    """Periods close and lock in order; a period cannot reopen under a locked later one."""
+    """Periods close and lock in order and reopen in reverse order."""
     if action == "close":
         earlier = tx.one(
             "select code from period where starts_at < ? and status = 'open' order by starts_at",
@@ -107,10 +107,13 @@ def check_order(tx: Tx, action: str, code: str, starts: str) -> None:
         )
         blocker = earlier and f"earlier period {earlier[0]} is not locked"
     else:
+        # Reopening under a closed later period would leave that period's snapshot stale.
         later = tx.one(
-            "select code from period where starts_at > ? and status = 'locked'", (starts,)
+            "select code, status from period where starts_at > ? and status <> 'open' "
+            "order by starts_at",
+            (starts,),
         )
-        blocker = later and f"later period {later[0]} is locked"
+        blocker = later and f"later period {later[0]} is {later[1]}"
     if blocker:
         raise LedgerError(
             "period_order", f"period: cannot {action} {code}: {blocker}", field="period"

@@ -11,7 +11,7 @@ from typing import Any
 from ledger import timeutil
 from ledger.config import Config, Facility, Variant
 from ledger.errors import unknown
-from ledger.numbers import ZERO, fmt, from_units
+from ledger.numbers import ZERO, fmt, from_units, unit_cost
 from ledger.render import event_json, money
 from ledger.session import EVENT_COLUMNS
 from ledger.storage import Tx
@@ -163,9 +163,7 @@ def valuation(tx: Tx, config: Config, sku: str, facility: str) -> dict[str, Any]
     else:
         method, currency, qty, value, last = row
     quantity, amount = from_units(qty), from_units(value)
-    average = (
-        (amount / quantity).quantize(Decimal("0.000001")) if quantity > 0 else from_units(last)
-    )
+    average = unit_cost(amount / quantity) if quantity > 0 else from_units(last)
     layers = tx.all(
         "select layer_id, opened_at, unit_cost_e6, opened_qty_e6, remaining_qty_e6, "
         "remaining_value_e6 from cost_layer where facility_id = ? and variant_id = ? "

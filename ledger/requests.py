@@ -77,6 +77,9 @@ class PostingRequest:
 
 def text(raw: Mapping[str, Any], field: str, *, required: bool = False, limit: int = MAX_TEXT):
     value = raw.get(field)
+    # The common case first: a clean, non-empty string of sensible length.
+    if value.__class__ is str and 0 < len(value) <= limit and value == value.strip():
+        return value
     if value is None or value == "":
         if required:
             raise missing(field)
@@ -99,11 +102,11 @@ def choice(raw: Mapping[str, Any], field: str, enum: type, *, required: bool = F
     value = text(raw, field, required=required)
     if value is None:
         return None
-    try:
-        return enum(value)
-    except ValueError:
+    member = enum._value2member_map_.get(value)
+    if member is None:
         allowed = ", ".join(member.value for member in enum)
-        raise validation_error(field, f"{value!r} is not one of {allowed}") from None
+        raise validation_error(field, f"{value!r} is not one of {allowed}")
+    return member
 
 
 def currency_code(raw: Mapping[str, Any], field: str) -> str | None:
@@ -214,10 +217,12 @@ def parse_posting(raw: object) -> PostingRequest:
         if kind is Kind.RECEIPT and unit_cost is not None and currency is None:
             raise missing("currency")
 
+    occurred = timeutil.stored(occurred_at)
     fingerprint = _fingerprint(
-        kind, sku, facility, bin_, to_bin, lot, lot_expires_on, bucket, to_bucket, owner, qty,
-        unit_cost, currency, amount, reason, actor, role, comment, channel, cost_centre, source,
-        occurred_at, reverses,
+        kind, sku, facility, bin_, to_bin, lot, lot_expires_on, bucket, to_bucket, owner,
+        _decimal_text(qty), _decimal_text(unit_cost), currency, _decimal_text(amount), reason,
+        actor, role, comment, channel, cost_centre, source.document_type, source.document_id,
+        source.line, occurred, reverses,
     )  # fmt: skip
     return PostingRequest(
         idempotency_key=key, kind=kind, sku=sku, facility=facility, bin=bin_, to_bin=to_bin,
@@ -225,7 +230,7 @@ def parse_posting(raw: object) -> PostingRequest:
         qty=qty, unit_cost=unit_cost, currency=currency, amount=amount, reason_code=reason,
         actor=actor, role=role, comment=comment, channel=channel, cost_centre=cost_centre,
         source=source, occurred_at=occurred_at, reverses=reverses, fingerprint=fingerprint,
-        occurred=timeutil.stored(occurred_at),
+        occurred=occurred,
     )  # fmt: skip
 
 
@@ -270,18 +275,11 @@ def _absent(raw: Mapping[str, Any], *fields: str) -> None:
 
 
 def _fingerprint(*parts: object) -> str:
-    """A digest of the normalised request, so '10' and '10.0' are the same payload."""
-    text = "\x1f".join(map(_normal, parts))
+    """A digest of the normalised request, so '10' and '10.0' are the same payload. Each part is
+    length-prefixed, so text moved from one field to the next is another payload."""
+    text = "".join(["-" if part is None else f"{len(str(part))}:{part}" for part in parts])
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _normal(value: object) -> str:
-    if value is None:
-        return "\x00"
-    if isinstance(value, Decimal):
-        return numbers.fmt(value)  # type: ignore[return-value]
-    if isinstance(value, datetime):
-        return timeutil.stored(value)
-    if isinstance(value, SourceRef):
-        return f"{value.document_type}\x1e{value.document_id}\x1e{value.line}"
-    return str(value)
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else numbers.fmt(value)

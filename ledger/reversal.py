@@ -49,6 +49,13 @@ def plan_reversal(req: PostingRequest, ctx: Context, reason: str | None, draft: 
             f"reverses: event {req.reverses} is already reversed",
             field="reverses",
         )
+    if any(row[8] == Kind.REVERSAL for row in rows):
+        # e.g. the zero_stock_revaluation a reversal wrote: it stands with that reversal
+        raise LedgerError(
+            "reversal_of_reversal",
+            f"reverses: event {req.reverses} was written by a reversal and cannot be reversed",
+            field="reverses",
+        )
     if any(row[8] == Kind.COST_ADJUSTMENT for row in rows) and req.role not in COST_WRITERS:
         raise forbidden(req.role.value, "reverse cost adjustments")
     entries: dict[int, list[tuple[int, Decimal, Decimal]]] = {}
@@ -86,6 +93,25 @@ def plan_reversal(req: PostingRequest, ctx: Context, reason: str | None, draft: 
             )
 
 
+def last_known_cost(
+    draft: Draft, facility_id: int, variant_id: int, before: int
+) -> Decimal | None:
+    """The cost of the latest stock that came in and still stands, once `before` is taken back
+    (L7.3: a reversed receipt is not the last known cost)."""
+    rows = draft.session.tx.all(
+        "select e.event_id, e.unit_cost_e6 from stock_event e where e.facility_id = ? "
+        "and e.variant_id = ? and e.event_id < ? and e.qty_e6 > 0 "
+        "and e.kind in ('receipt', 'customer_return', 'transfer_in', 'adjustment') "
+        "and e.unit_cost_e6 is not null and not exists (select 1 from stock_event r "
+        "where r.reverses_event_id = e.event_id) order by e.event_id desc limit 50",
+        (facility_id, variant_id, before),
+    )
+    for event_id, cost in rows:
+        if not draft.is_reversed(event_id):
+            return from_units(cost)
+    return None
+
+
 def reverse_event(
     row: tuple, layer_entries: list[tuple[int, Decimal, Decimal]], ctx: Context,
     reason: str | None, draft: Draft,
@@ -118,6 +144,8 @@ def reverse_event(
         ]
         costing.undo(cp, qty, delta, taken)
         negated = [costing.LayerEntry(entry.layer, -entry.qty, -entry.value) for entry in taken]
+        if qty > 0 and not cp.last_cost_pending and cp.last_unit_cost == unit:
+            cp.last_unit_cost = last_known_cost(draft, facility_id, variant_id, event_id)
     position.qty -= qty
     position.value -= delta
     draft.reversed.add(event_id)

@@ -79,6 +79,7 @@ class PlannedEvent:
     reverses_event_id: int | None = None
     entries: list[LayerEntry] = field(default_factory=list)
     event_id: int | None = None
+    stored: tuple[Any, ...] | None = None  # the row as flushed
 
     def row(self, position_id: int) -> tuple[Any, ...]:
         ctx, key = self.context, self.position.key
@@ -327,9 +328,11 @@ class PostingSession:
         for offset, event in enumerate(events):
             event.event_id = first_event + offset
         self._write_positions(events)
+        for event in events:
+            event.stored = event.row(self.positions[event.position.key].position_id)  # type: ignore[arg-type]
         tx.many(
             f"insert into stock_event ({EVENT_COLUMNS}) values ({', '.join('?' * 30)})",
-            [event.row(self.positions[event.position.key].position_id) for event in events],
+            [event.stored for event in events],
         )
         self._write_costs(events)
         tx.many(
@@ -379,7 +382,7 @@ class PostingSession:
         touched = {
             (event.position.key[1], event.position.key[0])
             for event in events
-            if event.avg_after is not None or event.entries
+            if event.currency is not None  # owned stock: it has a cost position
         }
         cps = [self.costs[key] for key in touched if key in self.costs]
         rows = [
@@ -399,6 +402,7 @@ class PostingSession:
         )
         for cp in cps:
             cp.exists = True
+            cp.last_cost_pending = False
         self._write_layers(events, cps)
 
     def _write_layers(self, events: list[PlannedEvent], cps: list[CostPosition]) -> None:
