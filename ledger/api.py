@@ -156,28 +156,26 @@ class Ledger:
         else:
             config = self._config or self.config(tx)
         session = PostingSession(tx, config, self._cache)
+        seen = known_keys(tx, [r.idempotency_key for r in parsed if isinstance(r, PostingRequest)])
         outcomes: list[Accepted | _Again | _Replay | LedgerError] = []
         for request in parsed:
             if isinstance(request, LedgerError):
                 outcomes.append(request)
             else:
-                outcomes.append(self._post_one(session, request))
+                outcomes.append(self._post_one(session, request, seen))
         session.flush()
         results = [self._result(tx, session, outcome) for outcome in outcomes]
         return results, bool(session.new_periods)
 
     def _post_one(
-        self, session: PostingSession, req: PostingRequest
+        self, session: PostingSession, req: PostingRequest, seen: dict[str, tuple]
     ) -> Accepted | _Again | _Replay | LedgerError:
         earlier = session.by_key.get(req.idempotency_key)
         if earlier is not None:
             if earlier.fingerprint != req.fingerprint:
                 return conflict(req.idempotency_key)
             return _Again(earlier)
-        row = session.tx.one(
-            "select request_hash, first_event_id, last_event_id from idempotency where key = ?",
-            (req.idempotency_key,),
-        )
+        row = seen.get(req.idempotency_key)
         if row is not None:
             if row[0] != req.fingerprint:
                 return conflict(req.idempotency_key)
@@ -252,6 +250,21 @@ class Ledger:
         """Outbox messages after sequence `after`, in order: the extraction feed."""
         with self.store.read() as tx:
             return queries.outbox(tx, self.config(tx), after, limit)
+
+
+def known_keys(tx: Tx, keys: list[str]) -> dict[str, tuple]:
+    """The idempotency records of a batch's keys, read in a few queries instead of one each."""
+    found: dict[str, tuple] = {}
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = tx.all(
+            "select key, request_hash, first_event_id, last_event_id from idempotency "
+            f"where key in ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        found.update((row[0], row[1:]) for row in rows)
+    return found
 
 
 def conflict(key: str) -> LedgerError:
