@@ -178,6 +178,8 @@ def resolve(req: PostingRequest, draft: Draft) -> Target:
         if party is None:
             raise unknown("unknown_owner", "owner", req.owner)
         owner_id, owned = party.party_id, party.kind is PartyKind.ORG
+    if item.serial_tracked and req.qty is not None and req.qty != req.qty.to_integral_value():
+        raise validation_error("qty", f"item {item.code} is serial-tracked: whole units only")
     lot = resolve_lot(req, item, variant, draft)
     if not owned and (req.unit_cost is not None or req.kind is Kind.COST_ADJUSTMENT):
         raise validation_error("unit_cost", "consigned stock is not valued by the organisation")

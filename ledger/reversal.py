@@ -93,9 +93,7 @@ def plan_reversal(req: PostingRequest, ctx: Context, reason: str | None, draft: 
             )
 
 
-def last_known_cost(
-    draft: Draft, facility_id: int, variant_id: int, before: int
-) -> Decimal | None:
+def last_known_cost(draft: Draft, facility_id: int, variant_id: int, before: int) -> Decimal | None:
     """The cost of the latest stock that came in and still stands, once `before` is taken back
     (L7.3: a reversed receipt is not the last known cost)."""
     rows = draft.session.tx.all(

@@ -336,3 +336,15 @@ def test_a_batch_of_only_bad_requests_writes_nothing(stock: Stock):
     outcomes = stock.ledger.post_many([receipt(sku="NOPE"), receipt(qty="-1"), {}])
     assert all(isinstance(outcome, LedgerError) for outcome in outcomes)
     assert dump_tables(stock.ledger) == before
+
+
+def test_a_serial_tracked_item_moves_in_whole_units_only(stock: Stock):
+    ledger = stock.ledger
+    before = dump_tables(ledger)
+    with pytest.raises(LedgerError) as error:
+        stock.receive("DRILL-18V", "1.5", "89.00")
+    assert (error.value.code, error.value.field) == ("validation_error", "qty")
+    assert "whole units" in error.value.message
+    assert dump_tables(ledger) == before
+    stock.receive("DRILL-18V", "2", "89.00")
+    assert stock.on_hand("DRILL-18V") == "2"
