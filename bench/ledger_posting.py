@@ -35,6 +35,8 @@ def world() -> list[dict]:
          "bins": [{"code": "A1"}, {"code": "A2"}]},
         {"type": "item", "code": "AVG", "costing_method": "moving_average"},
         {"type": "item", "code": "FIFO", "costing_method": "fifo"},
+        {"type": "grant", "actor": "bench", "role": "sysadmin"},
+        {"type": "grant", "actor": "bench", "role": "store_keeper"},
     ]  # fmt: skip
     for n in range(SKUS):
         item = "FIFO" if n % 4 == 0 else "AVG"

@@ -10,11 +10,12 @@ ledger.balance("SKU-1")                # every facility (L9.2)
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger import masterdata, periods, queries
+from ledger.access import Viewer
 from ledger.config import Config, config_version, load_config
 from ledger.errors import LedgerError
 from ledger.planner import plan
@@ -61,6 +62,9 @@ class PostingResult:
 
     def __repr__(self) -> str:
         return f"PostingResult({self.idempotency_key!r}, events={self.event_ids})"
+
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -139,23 +143,43 @@ class Ledger:
                 parsed.append(parse_posting(raw))
             except LedgerError as error:
                 parsed.append(error)
-        outcomes, opened_periods = self.store.in_write(
-            lambda tx: self._post_in(tx, parsed), keep_caches=True
-        )
-        if opened_periods:
-            self._config = None  # the months it opened are master data now
+        outcomes = self.transact(lambda tx, session: self._post_in(tx, session, parsed))
+        refused = [
+            (request, outcome)
+            for request, outcome in zip(parsed, outcomes, strict=True)
+            if isinstance(outcome, LedgerError) and outcome.code in REFUSALS
+        ]
+        if refused:
+            self.store.in_write(lambda tx: record_refusals(tx, refused))
         return outcomes
 
-    def _post_in(
-        self, tx: Tx, parsed: list[PostingRequest | LedgerError]
-    ) -> tuple[list[PostingResult | LedgerError], bool]:
+    def transact(self, work: Callable[[Tx, PostingSession], T]) -> T:
+        """Run `work` in one write transaction with a posting session, flush what it posted and
+        commit; retried whole on transient conflicts."""
+
+        def attempt(tx: Tx) -> tuple[T, bool]:
+            session = self._session(tx)
+            result = work(tx, session)
+            session.flush()
+            return result, session.opened_periods
+
+        result, opened_periods = self.store.in_write(attempt, keep_caches=True)
+        if opened_periods:
+            self._config = None  # the months it opened are master data now
+        return result
+
+    def _session(self, tx: Tx) -> PostingSession:
         generation = self.store.generation
         if self._cache.generation != generation or self._cache.too_big():
             self._cache = StockCache(generation)
             config = self.config(tx)
         else:
             config = self._config or self.config(tx)
-        session = PostingSession(tx, config, self._cache)
+        return PostingSession(tx, config, self._cache)
+
+    def _post_in(
+        self, tx: Tx, session: PostingSession, parsed: list[PostingRequest | LedgerError]
+    ) -> list[PostingResult | LedgerError]:
         seen = known_keys(tx, [r.idempotency_key for r in parsed if isinstance(r, PostingRequest)])
         outcomes: list[Accepted | _Again | _Replay | LedgerError] = []
         for request in parsed:
@@ -164,8 +188,7 @@ class Ledger:
             else:
                 outcomes.append(self._post_one(session, request, seen))
         session.flush()
-        results = [self._result(tx, session, outcome) for outcome in outcomes]
-        return results, bool(session.new_periods)
+        return [self._result(tx, session, outcome) for outcome in outcomes]
 
     def _post_one(
         self, session: PostingSession, req: PostingRequest, seen: dict[str, tuple]
@@ -230,26 +253,55 @@ class Ledger:
 
     # -- reads -----------------------------------------------------------------------------
 
+    # Reads take an optional viewer: without one (a trusted caller such as the pipeline) they
+    # see everything; with one, only granted facilities and, without cost_view or
+    # finance_audit, no cost fields.
+
     def balance(
-        self, sku: str, facility: str | None = None, as_of: str | None = None
+        self,
+        sku: str,
+        facility: str | None = None,
+        as_of: str | None = None,
+        viewer: Viewer | None = None,
     ) -> dict[str, Any]:
         with self.store.read() as tx:
-            return queries.balance(tx, self.config(tx), sku, facility, as_of)
+            return queries.balance(tx, self.config(tx), sku, facility, as_of, viewer)
 
     def card(
-        self, sku: str, facility: str, start: str | None = None, end: str | None = None
+        self,
+        sku: str,
+        facility: str,
+        start: str | None = None,
+        end: str | None = None,
+        viewer: Viewer | None = None,
     ) -> dict[str, Any]:
         with self.store.read() as tx:
-            return queries.card(tx, self.config(tx), sku, facility, start, end)
+            return queries.card(tx, self.config(tx), sku, facility, start, end, viewer)
 
-    def valuation(self, sku: str, facility: str) -> dict[str, Any]:
+    def valuation(self, sku: str, facility: str, viewer: Viewer | None = None) -> dict[str, Any]:
         with self.store.read() as tx:
-            return queries.valuation(tx, self.config(tx), sku, facility)
+            return queries.valuation(tx, self.config(tx), sku, facility, viewer)
 
     def outbox(self, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
         """Outbox messages after sequence `after`, in order: the extraction feed."""
         with self.store.read() as tx:
             return queries.outbox(tx, self.config(tx), after, limit)
+
+
+# Refusals by access control or an approval gate: attempts to get past a control, which the
+# audit trail keeps even though the posting itself writes nothing (L8.4).
+REFUSALS = frozenset({"forbidden", "approval_required", "self_approval"})
+
+
+def record_refusals(tx: Tx, refused: list[tuple[PostingRequest | LedgerError, LedgerError]]):
+    for request, error in refused:
+        if isinstance(request, PostingRequest):
+            actor, role, subject = request.actor, request.role.value, request.idempotency_key
+            detail = {"kind": request.kind.value, "sku": request.sku, "facility": request.facility}
+        else:
+            actor, role, subject, detail = "unknown", "unknown", "request", {}
+        detail.update(error=error.code, message=error.message)
+        masterdata.audit(tx, actor, role, "post", subject, detail, "refused")
 
 
 def known_keys(tx: Tx, keys: list[str]) -> dict[str, tuple]:

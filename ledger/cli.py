@@ -15,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from ledger import commands as workflow_commands
+from ledger.access import Viewer
 from ledger.api import Ledger
 from ledger.errors import LedgerError
 from ledger.storage import DEFAULT_URL
@@ -41,16 +43,19 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     balance.add_argument("--sku", required=True)
     balance.add_argument("--facility")
     balance.add_argument("--as-of", help="business time, ISO 8601 with offset")
+    as_viewer(balance)
 
     card = commands.add_parser("card", help="the stock card of a SKU at a facility")
     card.add_argument("--sku", required=True)
     card.add_argument("--facility", required=True)
     card.add_argument("--from", dest="start")
     card.add_argument("--to", dest="end")
+    as_viewer(card)
 
     valuation = commands.add_parser("valuation", help="qty, value, average cost and FIFO layers")
     valuation.add_argument("--sku", required=True)
     valuation.add_argument("--facility", required=True)
+    as_viewer(valuation)
 
     period = commands.add_parser("period", help="close, reopen, lock, list or show periods")
     period.add_argument("action", choices=["close", "reopen", "lock", "list", "snapshot"])
@@ -62,6 +67,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     outbox = commands.add_parser("outbox", help="outbox messages after a sequence number")
     outbox.add_argument("--after", type=int, default=0)
     outbox.add_argument("--limit", type=int, default=1000)
+
+    for module in workflow_commands.modules():
+        module.add_commands(commands)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,14 +94,32 @@ def dispatch(ledger: Ledger, args: argparse.Namespace) -> Any:
             records = [record for _, record in read_lines(stream, strict=True)]
         return {"ok": True, "results": ledger.apply(records, actor=actor, role=args.role)}
     if command == "balance":
-        return ledger.balance(args.sku, args.facility, args.as_of)
+        return ledger.balance(args.sku, args.facility, args.as_of, viewer_of(args))
     if command == "card":
-        return ledger.card(args.sku, args.facility, args.start, args.end)
+        return ledger.card(args.sku, args.facility, args.start, args.end, viewer_of(args))
     if command == "valuation":
-        return ledger.valuation(args.sku, args.facility)
+        return ledger.valuation(args.sku, args.facility, viewer_of(args))
     if command == "outbox":
         return ledger.outbox(args.after, args.limit)
-    return period_command(ledger, args, actor)
+    if command == "period":
+        return period_command(ledger, args, actor)
+    for module in workflow_commands.modules():
+        if command in module.COMMANDS:
+            return module.run(ledger, args, actor)
+    raise LedgerError("validation_error", f"command: unknown command {command!r}")
+
+
+def as_viewer(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--actor", help="read as this actor (with --role): granted facilities only")
+    parser.add_argument("--role", help="the role the actor reads in")
+
+
+def viewer_of(args: argparse.Namespace) -> Viewer | None:
+    if args.actor and args.role:
+        return Viewer(args.actor, args.role)
+    if args.actor or args.role:
+        raise LedgerError("validation_error", "role: --actor and --role go together", field="role")
+    return None
 
 
 def period_command(ledger: Ledger, args: argparse.Namespace, actor: str) -> Any:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
+from ledger.access import Grant
+from ledger.numbers import from_units
 from ledger.storage import Tx
-from ledger.vocabulary import BinKind, CostingMethod, FacilityType, PartyKind, PeriodStatus
+from ledger.vocabulary import BinKind, CostingMethod, FacilityType, PartyKind, PeriodStatus, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,17 @@ class Period:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalPolicy:
+    adjustment_value_threshold: Decimal | None
+    transfer_value_threshold: Decimal | None
+    transfer_pct_threshold: Decimal | None
+    no_self_approval: bool
+
+
+NO_APPROVALS = ApprovalPolicy(None, None, None, False)
+
+
+@dataclass(frozen=True, slots=True)
 class Lot:
     lot_id: int
     variant_id: int
@@ -103,6 +117,12 @@ class Config:
     reasons: dict[str, Reason] = field(default_factory=dict)
     policies: dict[tuple[int, int], bool] = field(default_factory=dict)
     periods: list[Period] = field(default_factory=list)
+    grants: dict[str, list[Grant]] = field(default_factory=dict)
+    approvals: dict[int | None, ApprovalPolicy] = field(default_factory=dict)
+
+    def approval_policy(self, facility_id: int) -> ApprovalPolicy:
+        """The facility's own approval thresholds, else the organisation's, else none."""
+        return self.approvals.get(facility_id) or self.approvals.get(None) or NO_APPROVALS
 
     def allows_negative(self, facility_id: int, variant_id: int) -> bool:
         rule = self.policies.get((facility_id, variant_id))
@@ -171,6 +191,19 @@ def load_config(tx: Tx) -> Config:
         config.reasons[row[0]] = Reason(row[0], row[1], kinds, bool(row[3]))
     for row in tx.all("select facility_id, variant_id, allow_negative from negative_stock_policy"):
         config.policies[(row[0], row[1])] = bool(row[2])
+    for row in tx.all(
+        "select actor, role, facility_id, valid_from, valid_to, permissions from role_grant"
+    ):
+        permissions = frozenset(item for item in row[5].split(",") if item)
+        grant = Grant(row[0], Role(row[1]), row[2], row[3], row[4], permissions)
+        config.grants.setdefault(grant.actor, []).append(grant)
+    for row in tx.all(
+        "select facility_id, adjustment_value_threshold_e6, transfer_value_threshold_e6, "
+        "transfer_pct_threshold_e6, no_self_approval from approval_policy"
+    ):
+        config.approvals[row[0]] = ApprovalPolicy(
+            from_units(row[1]), from_units(row[2]), from_units(row[3]), bool(row[4])
+        )
     for row in tx.all(
         "select code, starts_at, ends_at, status, close_version from period order by starts_at"
     ):

@@ -109,9 +109,12 @@ def share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     return money(total * part / whole)
 
 
-def inbound(cp: CostPosition, qty: Decimal, cost: Decimal, opened_at: str) -> CostEffect:
-    """Stock arriving at `cost` a unit: fills any hole first, then opens a layer (FIFO)."""
-    effect = CostEffect(delta=money(qty * cost))
+def inbound(
+    cp: CostPosition, qty: Decimal, cost: Decimal, opened_at: str, value: Decimal | None = None
+) -> CostEffect:
+    """Stock arriving at `cost` a unit, or at an exact total `value` (cost carried along by a
+    transfer): fills any hole first, then opens a layer (FIFO)."""
+    effect = CostEffect(delta=money(qty * cost) if value is None else value)
     if cp.method is CostingMethod.FIFO:
         _inbound_fifo(cp, qty, cost, opened_at, effect)
     elif cp.qty < 0:

@@ -19,7 +19,7 @@ EVENT_FIELDS = (
     "position_id", "kind", "qty", "qty_after", "unit_cost", "cost_delta", "avg_cost_after",
     "currency", "reason_code", "actor", "role", "comment", "channel", "cost_centre",
     "source_document_type", "source_document_id", "source_line", "occurred_at", "posted_at",
-    "reverses_event_id", "period",
+    "reverses_event_id", "period", "approved_by",
 )  # fmt: skip
 DECIMAL_FIELDS = frozenset({"qty", "qty_after", "unit_cost", "cost_delta", "avg_cost_after"})
 
@@ -28,7 +28,7 @@ select e.event_id, e.idempotency_key, org.code, f.code, l.code, v.sku, lot.lot_n
        e.bucket, owner.code, e.position_id, e.kind, e.qty_e6, e.qty_after_e6, e.unit_cost_e6,
        e.cost_delta_e6, e.avg_cost_after_e6, e.currency, e.reason_code, e.actor, e.role,
        e.comment, e.channel, e.cost_centre, e.source_doc_type, e.source_doc_id, e.source_line,
-       e.occurred_at, e.posted_at, e.reverses_event_id, e.period_code
+       e.occurred_at, e.posted_at, e.reverses_event_id, e.period_code, e.approved_by
 from stock_event e
 join party org on org.party_id = e.org_id
 join facility f on f.facility_id = e.facility_id

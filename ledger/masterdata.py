@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ledger import requests, timeutil
+from ledger import access, numbers, requests, timeutil
 from ledger.config import bump_config_version
 from ledger.errors import LedgerError, forbidden, missing, validation_error
 from ledger.planner import monthly_period
@@ -22,6 +22,7 @@ from ledger.vocabulary import (
     CostingMethod,
     FacilityType,
     Kind,
+    Role,
 )
 
 DEFAULT_BIN = "MAIN"
@@ -31,6 +32,10 @@ Handler = Callable[[Tx, Mapping[str, Any]], tuple[str, str]]
 def apply(tx: Tx, records: list[Mapping[str, Any]], *, actor: str, role: str) -> list[dict]:
     if role not in CONFIG_WRITERS:
         raise forbidden(role, "change master data or configuration")
+    # A ledger nobody has been granted anything on yet is being set up: its first apply (which
+    # should grant the administrators) is the only write that needs no grant.
+    if tx.one("select 1 from role_grant limit 1") is not None:
+        access.authorise(load_grants(tx), actor, role, "config.write", None, now_text())
     results = []
     for index, record in enumerate(records):
         try:
@@ -387,6 +392,102 @@ def apply_period(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
     return code, "created"
 
 
+def load_grants(tx: Tx) -> dict[str, list[access.Grant]]:
+    grants: dict[str, list[access.Grant]] = {}
+    for row in tx.all(
+        "select actor, role, facility_id, valid_from, valid_to, permissions from role_grant"
+    ):
+        permissions = frozenset(item for item in row[5].split(",") if item)
+        grant = access.Grant(row[0], Role(row[1]), row[2], row[3], row[4], permissions)
+        grants.setdefault(grant.actor, []).append(grant)
+    return grants
+
+
+def now_text() -> str:
+    return timeutil.stored(timeutil.now())
+
+
+def _moment(record: Mapping[str, Any], field: str) -> str | None:
+    if record.get(field) in (None, ""):
+        return None
+    return timeutil.stored(timeutil.parse_instant(record[field], field))
+
+
+def apply_grant(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
+    actor = requests.text(record, "actor", required=True)
+    role = requests.choice(record, "role", Role, required=True)
+    facility = requests.text(record, "facility")
+    facility_id = facility_row(tx, facility)[0] if facility else None
+    permissions = record.get("permissions") or []
+    if not isinstance(permissions, list) or not set(permissions) <= access.PERMISSIONS:
+        allowed = ", ".join(sorted(access.PERMISSIONS))
+        raise validation_error("permissions", f"must be a list of: {allowed}")
+    valid_from, valid_to = _moment(record, "valid_from"), _moment(record, "valid_to")
+    if valid_from and valid_to and valid_to <= valid_from:
+        raise validation_error("valid_to", "must be after valid_from")
+    values = (valid_from, valid_to, ",".join(sorted(permissions)))
+    code = f"{actor}/{role.value}/{facility or '*'}"
+    row = tx.one(
+        "select valid_from, valid_to, permissions from role_grant where actor = ? and role = ? "
+        "and coalesce(facility_id, 0) = ?",
+        (actor, role.value, facility_id or 0),
+    )
+    if row is not None and tuple(row) == values:
+        return code, "unchanged"
+    if row is not None:
+        tx.run(
+            "update role_grant set valid_from = ?, valid_to = ?, permissions = ? "
+            "where actor = ? and role = ? and coalesce(facility_id, 0) = ?",
+            (*values, actor, role.value, facility_id or 0),
+        )
+        return code, "updated"
+    tx.run(
+        "insert into role_grant (actor, role, facility_id, valid_from, valid_to, permissions, "
+        "granted_at, granted_by) values (?, ?, ?, ?, ?, ?, ?, ?)",
+        (actor, role.value, facility_id, *values, now_text(), "apply"),
+    )
+    return code, "created"
+
+
+def apply_approval_policy(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
+    facility = requests.text(record, "facility")
+    facility_id = facility_row(tx, facility)[0] if facility else None
+    scope = facility or "*"
+
+    def amount(field: str) -> int | None:
+        value = record.get(field)
+        if value is None:
+            return None
+        number = numbers.parse_decimal(value, field)
+        if number < 0:
+            raise validation_error(field, "must not be negative")
+        return numbers.to_units(number)
+
+    values = (
+        facility_id,
+        amount("adjustment_value_threshold"),
+        amount("transfer_value_threshold"),
+        amount("transfer_pct_threshold"),
+        flag(record, "no_self_approval"),
+    )
+    row = tx.one(
+        "select facility_id, adjustment_value_threshold_e6, transfer_value_threshold_e6, "
+        "transfer_pct_threshold_e6, no_self_approval from approval_policy where scope = ?",
+        (scope,),
+    )
+    if row is not None and (*row[:4], bool(row[4])) == values:
+        return scope, "unchanged"
+    if row is not None:
+        tx.run("delete from approval_policy where scope = ?", (scope,))
+    tx.run(
+        "insert into approval_policy (scope, facility_id, adjustment_value_threshold_e6, "
+        "transfer_value_threshold_e6, transfer_pct_threshold_e6, no_self_approval) "
+        "values (?, ?, ?, ?, ?, ?)",
+        (scope, *values),
+    )
+    return scope, "updated" if row is not None else "created"
+
+
 def seed_system_reasons(tx: Tx) -> None:
     """The reason codes the ledger writes itself (settlements, zero-stock revaluation)."""
     for code, description in SYSTEM_REASON_CODES.items():
@@ -408,4 +509,6 @@ HANDLERS: dict[str, Handler] = {
     "reason_code": apply_reason,
     "policy": apply_policy,
     "period": apply_period,
+    "grant": apply_grant,
+    "approval_policy": apply_approval_policy,
 }

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ledger import timeutil
+from ledger import access, timeutil
 from ledger.config import Config, bump_config_version
 from ledger.errors import LedgerError, forbidden, missing
-from ledger.masterdata import audit
+from ledger.masterdata import audit, load_grants
 from ledger.numbers import fmt, from_units
 from ledger.render import money
 from ledger.storage import Store, Tx
@@ -56,6 +56,10 @@ def _transition(
     roles, required, after = RULES[action]
     if role not in roles:
         raise forbidden(role, f"{action} a period")
+    permission = "period.close" if action == "close" else "period.elevated"
+    access.authorise(
+        load_grants(tx), actor, role, permission, None, timeutil.stored(timeutil.now())
+    )
     if action == "reopen" and not (justification or "").strip():
         raise missing("justification")
     row = tx.one(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from ledger import costing, numbers
+from ledger import access, costing, numbers
 from ledger.config import Facility, Item, Lot, Period, Variant
 from ledger.costing import CostEffect, CostPosition
 from ledger.errors import LedgerError, forbidden, missing, unknown, validation_error
@@ -50,10 +50,17 @@ class Target:
         )  # fmt: skip
 
 
+INBOUND = frozenset({Kind.RECEIPT, Kind.CUSTOMER_RETURN, Kind.TRANSFER_IN})
+OUTBOUND = frozenset(
+    {Kind.ISSUE, Kind.VENDOR_RETURN, Kind.TRANSFER_OUT, Kind.CONSIGNMENT_CONSUMPTION}
+)
+SIGNED = frozenset({Kind.ADJUSTMENT, Kind.COUNT_VARIANCE})
+
+
 def plan(req: PostingRequest, draft: Draft) -> None:
     """Fill `draft` with the events `req` posts, or raise the rejection."""
     posted_at = draft.session.posted_at
-    authorise(req)
+    check_role(req)
     period = posting_period(req, draft)
     reason = check_reason(req, draft)
     if req.kind is Kind.REVERSAL:
@@ -63,13 +70,12 @@ def plan(req: PostingRequest, draft: Draft) -> None:
         plan_reversal(req, ctx, reason, draft)
         return
     target = resolve(req, draft)
+    authorise(req, draft, target.facility)
     ctx = context(req, draft, posted_at, period, org_id=target.facility.org_id)
     check_lot_on_outbound(req, target)
-    if req.kind in (Kind.RECEIPT, Kind.CUSTOMER_RETURN) or (
-        req.kind is Kind.ADJUSTMENT and req.qty > 0  # type: ignore[operator]
-    ):
+    if req.kind in INBOUND or (req.kind in SIGNED and req.qty > 0):  # type: ignore[operator]
         plan_inbound(req, ctx, reason, target, draft)
-    elif req.kind in (Kind.ISSUE, Kind.VENDOR_RETURN, Kind.ADJUSTMENT):
+    elif req.kind in OUTBOUND or req.kind in SIGNED:
         plan_outbound(req, ctx, reason, target, draft)
     elif req.kind in (Kind.BIN_MOVE, Kind.RECLASSIFICATION):
         plan_move(req, ctx, reason, target, draft)
@@ -77,16 +83,60 @@ def plan(req: PostingRequest, draft: Draft) -> None:
         plan_cost_adjustment(req, ctx, reason, target, draft)
     else:
         raise validation_error("kind", f"{req.kind.value!r} cannot be posted directly")
+    check_approval(req, ctx, target.facility, draft)
 
 
 # -- resolve, authorise, check ---------------------------------------------------------------
 
 
-def authorise(req: PostingRequest) -> None:
+def check_role(req: PostingRequest) -> None:
+    """The role may post this kind at all (before anything is looked up)."""
     if req.role not in STOCK_WRITERS:
         raise forbidden(req.role.value, "post stock movements")
     if req.kind is Kind.COST_ADJUSTMENT and req.role not in COST_WRITERS:
         raise forbidden(req.role.value, "post cost adjustments")
+
+
+def authorise(req: PostingRequest, draft: Draft, facility: Facility) -> None:
+    """The actor holds a grant of the role at this facility now (L8.1)."""
+    action = "cost.post" if req.kind is Kind.COST_ADJUSTMENT else "stock.post"
+    access.authorise(
+        draft.config.grants, req.actor, req.role.value, action, facility.facility_id,
+        draft.session.posted_at, facility.code,
+    )  # fmt: skip
+
+
+def check_approval(req: PostingRequest, ctx: Context, facility: Facility, draft: Draft) -> None:
+    """Adjustments and write-offs worth more than the threshold need an approver (L8.2)."""
+    if req.approver is None and req.kind is not Kind.ADJUSTMENT:
+        return
+    policy = draft.config.approval_policy(facility.facility_id)
+    value = sum((abs(event.cost_delta) for event in draft.events), ZERO)
+    needed = req.kind is Kind.ADJUSTMENT and access.approval_needed(
+        policy.adjustment_value_threshold, value
+    )
+    if req.approver is None:
+        if needed:
+            error = LedgerError(
+                "approval_required",
+                f"approver: an adjustment worth {numbers.fmt(value)} is over the approval "
+                f"threshold of {numbers.fmt(policy.adjustment_value_threshold)}",
+                field="approver",
+            )
+            error.status = 403
+            raise error
+        return
+    if policy.no_self_approval and req.approver == req.actor:
+        error = LedgerError(
+            "self_approval", "approver: may not be the actor who posts it", field="approver"
+        )
+        error.status = 403
+        raise error
+    access.authorise_approver(
+        draft.config.grants, req.approver, "adjustment.approve", facility.facility_id,
+        draft.session.posted_at, facility.code,
+    )  # fmt: skip
+    ctx.approved_by = req.approver
 
 
 def posting_period(req: PostingRequest, draft: Draft) -> Period:
@@ -169,7 +219,10 @@ def resolve(req: PostingRequest, draft: Draft) -> Target:
     facility = config.facilities.get(req.facility)  # type: ignore[arg-type]
     if facility is None:
         raise unknown("unknown_facility", "facility", req.facility)
-    if facility.facility_type is FacilityType.IN_TRANSIT or req.bucket is Bucket.IN_TRANSIT:
+    in_transit = (
+        facility.facility_type is FacilityType.IN_TRANSIT or req.bucket is Bucket.IN_TRANSIT
+    )
+    if in_transit and not req.internal:
         raise validation_error("facility", "in-transit stock is moved only by transfers")
     location_id = resolve_bin(req.bin, "bin", facility, draft)
     owner_id, owned = facility.org_id, True
@@ -207,9 +260,7 @@ def resolve_lot(req: PostingRequest, item: Item, variant: Variant, draft: Draft)
     if req.lot is None:
         raise missing("lot")
     lot = draft.lot(variant.variant_id, req.lot)
-    creates = req.kind in (Kind.RECEIPT, Kind.CUSTOMER_RETURN) or (
-        req.kind is Kind.ADJUSTMENT and req.qty > 0  # type: ignore[operator]
-    )
+    creates = req.kind in INBOUND or (req.kind in SIGNED and req.qty > 0)  # type: ignore[operator]
     expires = req.lot_expires_on
     if lot is None:
         if not creates:
@@ -272,17 +323,19 @@ def plan_inbound(
         record(draft, ctx, req.kind, position, target, qty, reason)
         return
     cp = draft.cost(target.facility.facility_id, target.variant.variant_id)
-    cost = inbound_cost(req, cp)
-    effect = costing.inbound(cp, qty, cost, ctx.occurred_at)
+    cost = inbound_cost(req, cp, qty)
+    effect = costing.inbound(cp, qty, cost, ctx.occurred_at, req.value)
     record(draft, ctx, req.kind, position, target, qty, reason, cp, effect, cost)
     if effect.settlement:
         record_settlement(draft, ctx, position, target, cp, effect)
     settle_zero_stock(draft, ctx, position, target, cp)
 
 
-def inbound_cost(req: PostingRequest, cp: CostPosition) -> Decimal:
-    """The unit cost stock comes in at: the request's, in the position's currency, or for
-    returns and found stock the current cost."""
+def inbound_cost(req: PostingRequest, cp: CostPosition, qty: Decimal) -> Decimal:
+    """The unit cost stock comes in at: the value a transfer carries, the request's cost in the
+    position's currency, or for returns and found stock the current cost."""
+    if req.value is not None:
+        return numbers.unit_cost(req.value / qty)
     if req.unit_cost is not None:
         if req.currency is None:
             raise missing("currency")

@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from ledger import timeutil
+from ledger.access import Viewer, can_see, can_see_cost
 from ledger.config import Config, Facility, Variant
-from ledger.errors import unknown
+from ledger.errors import LedgerError, unknown
 from ledger.numbers import ZERO, fmt, from_units, unit_cost
-from ledger.render import event_json, money
+from ledger.render import event_json, money, without_cost
 from ledger.session import EVENT_COLUMNS
 from ledger.storage import Tx
 from ledger.vocabulary import PartyKind
@@ -41,10 +42,17 @@ def find_facility(config: Config, code: str) -> Facility:
 
 
 def balance(
-    tx: Tx, config: Config, sku: str, facility: str | None, as_of: str | None
+    tx: Tx,
+    config: Config,
+    sku: str,
+    facility: str | None,
+    as_of: str | None,
+    viewer: Viewer | None = None,
 ) -> dict[str, Any]:
-    """Every facility's positions of a SKU (L9.2), now or as of a business time."""
+    """Every facility's positions of a SKU (L9.2) that the viewer is granted, now or as of a
+    business time."""
     variant = find_variant(config, sku)
+    at = now_text()
     where, params = "variant_id = ?", [variant.variant_id]
     if facility is not None:
         where += " and facility_id = ?"
@@ -68,6 +76,8 @@ def balance(
     facilities: dict[int, dict[str, Any]] = {}
     totals: dict[int, dict[str, Decimal]] = {}
     for facility_id, location_id, lot_key, bucket, owner_id, units in sorted(rows):
+        if not can_see(config.grants, viewer, facility_id, at):
+            continue
         qty = from_units(units)
         owner = config.parties_by_id[owner_id]
         entry = facilities.setdefault(
@@ -99,11 +109,19 @@ def balance(
 
 
 def card(
-    tx: Tx, config: Config, sku: str, facility: str, start: str | None, end: str | None
+    tx: Tx,
+    config: Config,
+    sku: str,
+    facility: str,
+    start: str | None,
+    end: str | None,
+    viewer: Viewer | None = None,
 ) -> dict[str, Any]:
-    """A facility's stock card for a SKU in business-time order, with the running balance."""
+    """A facility's stock card for a SKU in business-time order, with the running balance; cost
+    fields only for viewers who may see cost there."""
     variant = find_variant(config, sku)
     site = find_facility(config, facility)
+    costs = visible(config, viewer, site)
     key = (variant.variant_id, site.facility_id)
     low = timeutil.stored(timeutil.parse_instant(start, "from")) if start else ""
     high = timeutil.stored(timeutil.parse_instant(end, "to")) if end else "~"
@@ -126,8 +144,8 @@ def card(
         event = event_json(row, config, lots)
         event["balance_qty"] = fmt(from_units(running_qty))
         event["balance_value"] = money(running_value)
-        events.append(event)
-    return {
+        events.append(event if costs else without_cost(event))
+    result = {
         "sku": variant.sku,
         "facility": site.code,
         "from": start,
@@ -138,13 +156,18 @@ def card(
         "closing_value": money(running_value),
         "events": events,
     }
+    return result if costs else without_cost(result)
 
 
-def valuation(tx: Tx, config: Config, sku: str, facility: str) -> dict[str, Any]:
+def valuation(
+    tx: Tx, config: Config, sku: str, facility: str, viewer: Viewer | None = None
+) -> dict[str, Any]:
     """Owned stock's quantity, value, average cost and FIFO layers; consigned stock is shown
-    apart and never valued (L6.2)."""
+    apart and never valued (L6.2). Only for viewers who may see cost (L8.3)."""
     variant = find_variant(config, sku)
     site = find_facility(config, facility)
+    if not visible(config, viewer, site):
+        raise forbidden_cost(viewer, site)
     key = (site.facility_id, variant.variant_id)
     row = tx.one(
         "select costing_method, currency, qty_e6, value_e6, last_unit_cost_e6 from cost_position "
@@ -191,6 +214,31 @@ def valuation(tx: Tx, config: Config, sku: str, facility: str) -> dict[str, Any]
             for layer in layers
         ],
     }
+
+
+def visible(config: Config, viewer: Viewer | None, site: Facility) -> bool:
+    """Whether the viewer may see cost at the facility; refused outright if not granted it."""
+    at = now_text()
+    if not can_see(config.grants, viewer, site.facility_id, at):
+        error = LedgerError("forbidden", f"facility: no grant to see {site.code}", field="facility")
+        error.status = 403
+        raise error
+    return can_see_cost(config.grants, viewer, site.facility_id, at)
+
+
+def forbidden_cost(viewer: Viewer | None, site: Facility) -> LedgerError:
+    error = LedgerError(
+        "forbidden",
+        f"role: {viewer.role if viewer else '?'} has no cost_view at {site.code} "
+        "and no finance_audit",
+        field="role",
+    )
+    error.status = 403
+    return error
+
+
+def now_text() -> str:
+    return timeutil.stored(timeutil.now())
 
 
 def outbox(tx: Tx, config: Config, after: int, limit: int) -> list[dict[str, Any]]:

@@ -10,7 +10,10 @@ from ledger.numbers import MONEY_STEP, fmt, from_units
 from ledger.timeutil import iso
 
 # The cost fields, left out of results for callers without cost visibility (L8.3).
-COST_FIELDS = ("unit_cost", "cost_delta", "avg_cost_after", "currency", "value")
+COST_FIELDS = (
+    "unit_cost", "cost_delta", "avg_cost_after", "currency", "value", "balance_value",
+    "opening_value", "closing_value",
+)  # fmt: skip
 
 
 def event_json(row: tuple[Any, ...], config: Config, lots: Mapping[int, str]) -> dict[str, Any]:
@@ -45,6 +48,7 @@ def event_json(row: tuple[Any, ...], config: Config, lots: Mapping[int, str]) ->
         "posted_at": iso(row[27]),
         "reverses_event_id": row[28],
         "period": row[29],
+        "approved_by": row[30],
     }
 
 

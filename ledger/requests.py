@@ -25,16 +25,18 @@ FIELDS = frozenset(
         "idempotency_key", "kind", "sku", "facility", "bin", "to_bin", "lot", "lot_expires_on",
         "bucket", "to_bucket", "owner", "qty", "unit_cost", "currency", "amount",
         "reason_code", "actor", "role", "comment", "channel", "cost_centre", "source",
-        "occurred_at", "reverses",
+        "occurred_at", "reverses", "value", "approver",
     }
 )  # fmt: skip
 SOURCE_FIELDS = frozenset({"document_type", "document_id", "line"})
 QTY_KINDS = frozenset(
     {
         Kind.RECEIPT, Kind.ISSUE, Kind.CUSTOMER_RETURN, Kind.VENDOR_RETURN,
-        Kind.ADJUSTMENT, Kind.RECLASSIFICATION, Kind.BIN_MOVE,
+        Kind.ADJUSTMENT, Kind.RECLASSIFICATION, Kind.BIN_MOVE, Kind.TRANSFER_OUT,
+        Kind.TRANSFER_IN, Kind.COUNT_VARIANCE, Kind.CONSIGNMENT_CONSUMPTION,
     }
 )  # fmt: skip
+SIGNED_KINDS = frozenset({Kind.ADJUSTMENT, Kind.COUNT_VARIANCE})
 COMMENT_REQUIRED = frozenset({Kind.ADJUSTMENT, Kind.COST_ADJUSTMENT, Kind.REVERSAL})
 
 
@@ -73,6 +75,11 @@ class PostingRequest:
     reverses: int | None
     fingerprint: str
     occurred: str = ""  # occurred_at as stored: fixed-width UTC text
+    # Written by a workflow (transfers, counts, consignment) inside its own transaction: may
+    # use the workflow's kinds and the in-transit node, and bring stock in at an exact value.
+    internal: bool = False
+    value: Decimal | None = None
+    approver: str | None = None
 
 
 def text(raw: Mapping[str, Any], field: str, *, required: bool = False, limit: int = MAX_TEXT):
@@ -142,15 +149,17 @@ def _prefixed(raw: Mapping[str, Any], field: str, *, required: bool = False) -> 
         raise
 
 
-def parse_posting(raw: object) -> PostingRequest:
+def parse_posting(raw: object, *, internal: bool = False) -> PostingRequest:
     """A typed posting request, or a `validation_error` naming the first bad field."""
     if not isinstance(raw, Mapping):
         raise validation_error("request", "must be a JSON object")
     extra = set(raw) - FIELDS
+    if not internal and "value" in raw:
+        extra.add("value")  # an exact inbound value is for workflows that carry cost along
     if extra:
         raise validation_error(sorted(extra)[0], "is not a known field")
     kind = choice(raw, "kind", Kind, required=True)
-    if kind not in POSTABLE_KINDS:
+    if kind not in POSTABLE_KINDS and not internal:
         raise validation_error(
             "kind", f"{kind.value!r} is posted by its own workflow, not directly"
         )
@@ -210,19 +219,23 @@ def parse_posting(raw: object) -> PostingRequest:
             to_bucket = choice(raw, "to_bucket", Bucket, required=True)
             if to_bucket is bucket:
                 raise validation_error("to_bucket", "must differ from bucket")
-            if Bucket.IN_TRANSIT in (bucket, to_bucket):
+            if Bucket.IN_TRANSIT in (bucket, to_bucket) and not internal:
                 raise validation_error("to_bucket", "in_transit is entered only by transfers")
         else:
             _absent(raw, "to_bucket")
         if kind is Kind.RECEIPT and unit_cost is not None and currency is None:
             raise missing("currency")
 
+    approver = text(raw, "approver")
+    value = None
+    if raw.get("value") is not None:
+        value = numbers.parse_money(raw["value"], "value")
     occurred = timeutil.stored(occurred_at)
     fingerprint = _fingerprint(
         kind, sku, facility, bin_, to_bin, lot, lot_expires_on, bucket, to_bucket, owner,
         _decimal_text(qty), _decimal_text(unit_cost), currency, _decimal_text(amount), reason,
         actor, role, comment, channel, cost_centre, source.document_type, source.document_id,
-        source.line, occurred, reverses,
+        source.line, occurred, reverses, _decimal_text(value), approver,
     )  # fmt: skip
     return PostingRequest(
         idempotency_key=key, kind=kind, sku=sku, facility=facility, bin=bin_, to_bin=to_bin,
@@ -230,7 +243,7 @@ def parse_posting(raw: object) -> PostingRequest:
         qty=qty, unit_cost=unit_cost, currency=currency, amount=amount, reason_code=reason,
         actor=actor, role=role, comment=comment, channel=channel, cost_centre=cost_centre,
         source=source, occurred_at=occurred_at, reverses=reverses, fingerprint=fingerprint,
-        occurred=occurred,
+        occurred=occurred, internal=internal, value=value, approver=approver,
     )  # fmt: skip
 
 
@@ -246,7 +259,7 @@ def _quantity(raw: Mapping[str, Any], kind: Kind) -> Decimal:
     qty = numbers.parse_quantity(raw["qty"], "qty")
     if qty == 0:
         raise validation_error("qty", "must not be zero")
-    if qty < 0 and kind is not Kind.ADJUSTMENT:
+    if qty < 0 and kind not in SIGNED_KINDS:
         raise validation_error(
             "qty", f"must be positive for a {kind.value}; the kind gives the sign"
         )

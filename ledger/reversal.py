@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ledger import costing
+from ledger import access, costing
 from ledger.errors import LedgerError, forbidden, unknown
 from ledger.numbers import ZERO, from_units
 from ledger.requests import PostingRequest
@@ -66,6 +66,12 @@ def plan_reversal(req: PostingRequest, ctx: Context, reason: str | None, draft: 
     ):
         entries.setdefault(event_id, []).append((layer_id, from_units(qty), from_units(value)))
     ctx.org_id = rows[0][1]
+    for facility_id in sorted({row[2] for row in rows}):
+        facility = draft.config.facilities_by_id[facility_id]
+        access.authorise(
+            draft.config.grants, req.actor, req.role.value, "stock.post", facility_id,
+            draft.session.posted_at, facility.code,
+        )  # fmt: skip
     touched = {}
     for row in reversed(rows):
         cp = reverse_event(row, entries.get(row[0], []), ctx, reason, draft)

@@ -30,7 +30,7 @@ EVENT_COLUMNS = (
     "owner_id, position_id, kind, qty_e6, qty_after_e6, unit_cost_e6, cost_delta_e6, "
     "avg_cost_after_e6, currency, reason_code, actor, role, comment, channel, cost_centre, "
     "source_doc_type, source_doc_id, source_line, occurred_at, posted_at, reverses_event_id, "
-    "period_code"
+    "period_code, approved_by"
 )
 
 
@@ -61,6 +61,7 @@ class Context:
     occurred_at: str
     posted_at: str
     period_code: str
+    approved_by: str | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -90,6 +91,7 @@ class PlannedEvent:
             to_units(self.cost_delta), to_units(self.avg_after), self.currency, self.reason_code,
             ctx.actor, ctx.role, ctx.comment, ctx.channel, ctx.cost_centre, *ctx.source,
             ctx.occurred_at, ctx.posted_at, self.reverses_event_id, ctx.period_code,
+            ctx.approved_by,
         )  # fmt: skip
 
 
@@ -197,6 +199,7 @@ class PostingSession:
         self.reversed: set[int] = set()
         self.accepted: list[Accepted] = []
         self.by_key: dict[str, Accepted] = {}
+        self.opened_periods = False
 
     # -- reads, each row locked for update on backends with row locks ------------------------
 
@@ -301,6 +304,14 @@ class PostingSession:
         return accepted
 
     def flush(self) -> None:
+        """Write what was accepted since the last flush."""
+        try:
+            self._flush()
+        finally:
+            self.opened_periods |= bool(self.new_periods)
+            self.accepted, self.new_lots, self.new_periods = [], [], []
+
+    def _flush(self) -> None:
         tx = self.tx
         events = [event for accepted in self.accepted for event in accepted.events]
         if not events:
@@ -331,7 +342,7 @@ class PostingSession:
         for event in events:
             event.stored = event.row(self.positions[event.position.key].position_id)  # type: ignore[arg-type]
         tx.many(
-            f"insert into stock_event ({EVENT_COLUMNS}) values ({', '.join('?' * 30)})",
+            f"insert into stock_event ({EVENT_COLUMNS}) values ({', '.join('?' * 31)})",
             [event.stored for event in events],
         )
         self._write_costs(events)

@@ -6,7 +6,7 @@ import itertools
 from typing import Any
 
 from ledger import Ledger
-from ledger.storage.schema import TABLES
+from ledger.storage.schema import table_names
 
 WORLD = [
     {"type": "org", "code": "RET", "name": "Retail Co", "currency": "EUR"},
@@ -50,6 +50,19 @@ WORLD = [
      "kinds": ["cost_adjustment"]},
     {"type": "reason_code", "code": "retired", "description": "No longer used", "is_active": False},
     {"type": "policy", "facility": "ST1", "allow_negative": True},
+    {"type": "grant", "actor": "setup", "role": "sysadmin"},
+    {"type": "grant", "actor": "ops", "role": "sysadmin"},
+    {"type": "grant", "actor": "alice", "role": "inventory_controller", "permissions": ["cost_view"]},
+    {"type": "grant", "actor": "alice", "role": "store_keeper"},
+    {"type": "grant", "actor": "alice", "role": "finance", "permissions": ["finance_audit"]},
+    {"type": "grant", "actor": "frank", "role": "finance_manager", "permissions": ["finance_audit"]},
+    {"type": "grant", "actor": "fiona", "role": "finance", "permissions": ["finance_audit"]},
+    {"type": "grant", "actor": "sam", "role": "store_keeper", "facility": "DC1"},
+    {"type": "grant", "actor": "sid", "role": "store_keeper", "facility": "ST1"},
+    {"type": "grant", "actor": "ivy", "role": "inventory_controller", "facility": "DC1",
+     "valid_from": "2025-01-01T00:00:00Z", "valid_to": "2026-01-01T00:00:00Z"},
+    {"type": "grant", "actor": "audrey", "role": "auditor", "permissions": ["finance_audit"]},
+    {"type": "grant", "actor": "ian", "role": "inventory_controller", "facility": "DC1"},
     {"type": "period", "code": "2026-09"},
     {"type": "period", "code": "2026-10"},
     {"type": "period", "code": "2026-11"},
@@ -90,13 +103,6 @@ class Stock:
         for entry in self.ledger.balance(sku, facility)["facilities"]:
             return entry["on_hand"]
         return "0"
-
-
-def table_names() -> list[str]:
-    names = []
-    for chunk in TABLES.split("create table if not exists ")[1:]:
-        names.append(chunk.split()[0])
-    return names
 
 
 def dump_tables(ledger: Ledger) -> dict[str, list[tuple]]:

@@ -9,7 +9,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from ledger.storage.base import Store, Tx
-from ledger.storage.schema import APPEND_ONLY, COUNTERS, GAP_FREE, SCHEMA_VERSION, render
+from ledger.storage.schema import GAP_FREE, SCHEMA_VERSION, append_only, counters, render
 
 TRIGGER_FUNCTION = """
 create or replace function stockcard_append_only() returns trigger language plpgsql as $$
@@ -67,9 +67,9 @@ class PostgresStore(Store):
             for statement in render("bigint", "boolean"):
                 tx.run(statement)
             tx.run(TRIGGER_FUNCTION)
-            for table in APPEND_ONLY:
+            for table in append_only():
                 tx.run(TRIGGER.format(table=table))
-            for table, column in COUNTERS.items():
+            for table, column in counters().items():
                 if table in GAP_FREE:
                     tx.run(
                         f"insert into ledger_counter (name, last_value) "

@@ -6,6 +6,8 @@ UTC text, so ordering and sums are exact and identical on both backends.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 SCHEMA_VERSION = 1
 
 # Tables the database itself keeps append-only (UPDATE and DELETE refused by trigger).
@@ -16,6 +18,7 @@ APPEND_ONLY = (
     "audit_log",
     "idempotency",
     "period_snapshot",
+    "operation",
 )
 
 TABLES = """
@@ -150,7 +153,8 @@ create table if not exists stock_event (
     occurred_at text not null,
     posted_at text not null,
     reverses_event_id {id} references stock_event (event_id),
-    period_code text not null references period (code)
+    period_code text not null references period (code),
+    approved_by text
 );
 create index if not exists stock_event_card
     on stock_event (variant_id, facility_id, occurred_at);
@@ -202,6 +206,13 @@ create table if not exists audit_log (
     outcome text not null check (outcome in ('applied', 'refused')),
     detail text not null
 );
+create table if not exists operation (
+    key text primary key,
+    kind text not null,
+    request_hash text not null,
+    result text not null,
+    created_at text not null
+);
 create table if not exists period_snapshot (
     period_code text not null references period (code),
     close_version {id} not null,
@@ -245,7 +256,49 @@ COUNTERS = {
 }
 
 
+DDL_DIR = Path(__file__).with_name("ddl")
+
+
+def workflow_ddl() -> list[tuple[str, str]]:
+    """(name, SQL) of each workflow's tables, in `ddl/*.sql`, rendered after the core."""
+    return [(path.stem, path.read_text()) for path in sorted(DDL_DIR.glob("*.sql"))]
+
+
+def _declared(marker: str) -> list[str]:
+    found = []
+    for _, sql in workflow_ddl():
+        for line in sql.splitlines():
+            if line.startswith(f"-- {marker}:"):
+                found += [part.strip() for part in line.split(":", 1)[1].split(",") if part.strip()]
+    return found
+
+
+def append_only() -> tuple[str, ...]:
+    """Core append-only tables and those a workflow file declares with `-- append-only: t`."""
+    return APPEND_ONLY + tuple(_declared("append-only"))
+
+
+def counters() -> dict[str, str]:
+    """Tables whose ids the ledger allocates: core ones and `-- ids: table.column` ones."""
+    extra = dict(item.split(".", 1) for item in _declared("ids"))
+    return {**COUNTERS, **extra}
+
+
+def table_names() -> list[str]:
+    texts = [TABLES] + [sql for _, sql in workflow_ddl()]
+    return [
+        chunk.split()[0]
+        for text in texts
+        for chunk in text.lower().split("create table if not exists ")[1:]
+    ]
+
+
 def render(id_type: str, bool_type: str) -> list[str]:
     """The schema's statements with the backend's integer and boolean types."""
-    text = TABLES.format(id=id_type, bool=bool_type)
-    return [statement.strip() for statement in text.split(";") if statement.strip()]
+    texts = [TABLES] + [sql for _, sql in workflow_ddl()]
+    statements = []
+    for text in texts:
+        body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+        rendered = body.format(id=id_type, bool=bool_type)
+        statements += [part.strip() for part in rendered.split(";") if part.strip()]
+    return statements

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ledger.storage.base import Store, Tx
-from ledger.storage.schema import APPEND_ONLY, COUNTERS, SCHEMA_VERSION, render
+from ledger.storage.schema import SCHEMA_VERSION, append_only, counters, render
 
 TRIGGER = """
 create trigger if not exists {table}_no_{verb} before {verb} on {table}
@@ -27,7 +27,7 @@ class SqliteTx(Tx):
         counters = self.store.counters
         first = counters.get(counter)
         if first is None:
-            column = COUNTERS[counter]
+            column = self.store.id_columns[counter]
             row = self.one(f"select coalesce(max({column}), 0) from {counter}")
             first = row[0] + 1
         counters[counter] = first + count
@@ -57,13 +57,14 @@ class SqliteStore(Store):
         self.conn.execute("pragma foreign_keys = on")
         self.conn.execute("pragma busy_timeout = 30000")
         self.counters: dict[str, int] = {}
+        self.id_columns = counters()
         self._data_version: int | None = None
 
     def init_schema(self) -> None:
         with self.write() as tx:
             for statement in render("integer", "integer"):
                 tx.run(statement)
-            for table in APPEND_ONLY:
+            for table in append_only():
                 for verb in ("update", "delete"):
                     tx.run(TRIGGER.format(table=table, verb=verb))
             tx.run(

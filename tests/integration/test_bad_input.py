@@ -34,8 +34,11 @@ def receipt(**changes: Any) -> dict[str, Any]:
     return {name: value for name, value in request.items() if value is not None}
 
 
-def assert_rejected(ledger: Ledger, request: dict[str, Any], code: str, field: str) -> LedgerError:
-    """Post `request`, expect the rejection `code` naming `field`, and nothing written."""
+def assert_rejected(
+    ledger: Ledger, request: dict[str, Any], code: str, field: str, *, audited: bool = False
+) -> LedgerError:
+    """Post `request`, expect the rejection `code` naming `field`, and nothing written — but for
+    a refusal by access control, which the audit trail keeps as one 'refused' row (L8.4)."""
     before = dump_tables(ledger)
     with pytest.raises(LedgerError) as caught:
         ledger.post(request)
@@ -43,7 +46,14 @@ def assert_rejected(ledger: Ledger, request: dict[str, Any], code: str, field: s
     assert error.code == code, error.message
     assert error.field == field, error.message
     assert field in error.message
-    assert dump_tables(ledger) == before
+    after = dump_tables(ledger)
+    if audited:
+        earlier = before.pop("audit_log")
+        added = [row for row in after.pop("audit_log") if row not in earlier]
+        assert [(row[4], row[6]) for row in added] == [("post", "refused")]
+        for tables in (before, after):  # PostgreSQL's audit sequence moves with the audit row
+            tables["ledger_counter"] = [r for r in tables["ledger_counter"] if r[0] != "audit_log"]
+    assert after == before
     return error
 
 
@@ -274,7 +284,9 @@ def test_a_lot_on_an_item_that_is_not_lot_tracked_is_rejected(stock: Stock):
 
 
 def test_an_auditor_cannot_post(stock: Stock):
-    error = assert_rejected(stock.ledger, receipt(role="auditor"), "forbidden", "role")
+    error = assert_rejected(
+        stock.ledger, receipt(role="auditor"), "forbidden", "role", audited=True
+    )
     assert error.status == 403
 
 
@@ -284,7 +296,7 @@ def test_a_store_keeper_cannot_post_a_cost_adjustment(stock: Stock):
         kind="cost_adjustment", sku="TEE-M", facility="DC1", amount="5.00", currency="EUR",
         reason_code="revaluation", comment="supplier credit note", role="store_keeper",
     )  # fmt: skip
-    error = assert_rejected(stock.ledger, request, "forbidden", "role")
+    error = assert_rejected(stock.ledger, request, "forbidden", "role", audited=True)
     assert error.status == 403
     assert stock.ledger.valuation("TEE-M", "DC1")["value"] == "45.00"
 

@@ -191,7 +191,7 @@ def test_period_close_and_list(db: str, tmp_path: Path):
         tmp_path / "sept.jsonl", [receipt("r-1", "TEE-M", "10", occurred_at="2026-09-10T10:00Z")]
     ))  # fmt: skip
 
-    closed = ok(db, "period", "close", "2026-09", "--role", "finance")
+    closed = ok(db, "period", "close", "2026-09", "--role", "finance", "--actor", "fiona")
     assert closed == {"ok": True, "period": "2026-09", "status": "closed", "close_version": 1}
 
     periods = ok(db, "period", "list")
@@ -211,10 +211,12 @@ def test_period_close_and_list(db: str, tmp_path: Path):
 
 
 def test_a_refused_period_command_fails_with_a_json_error(db: str):
-    done = stockcard(db, "period", "close", "2026-10", "--role", "finance")
+    done = stockcard(db, "period", "close", "2026-10", "--role", "finance", "--actor", "fiona")
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["code"] == "period_order"
-    refused = stockcard(db, "period", "reopen", "2026-09", "--role", "finance_manager")
+    refused = stockcard(
+        db, "period", "reopen", "2026-09", "--role", "finance_manager", "--actor", "frank"
+    )
     assert refused.returncode == 1
     error = json.loads(refused.stdout)["error"]
     assert (error["code"], error["field"]) == ("validation_error", "justification")
