@@ -42,7 +42,8 @@ MASTER_DATA: list[dict[str, Any]] = [
     {"type": "period", "code": "2026-09"},
     {"type": "period", "code": "2026-10"},
     {"type": "grant", "actor": "demo", "role": "sysadmin"},
-    {"type": "grant", "actor": "demo", "role": "inventory_controller", "permissions": ["cost_view"]},
+    {"type": "grant", "actor": "demo", "role": "inventory_controller",
+     "permissions": ["cost_view"]},
     {"type": "grant", "actor": "demo", "role": "finance", "permissions": ["finance_audit"]},
     {"type": "grant", "actor": "finance.demo", "role": "finance", "permissions": ["finance_audit"]},
 ]  # fmt: skip
