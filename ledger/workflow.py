@@ -123,9 +123,31 @@ def fingerprint(request: Mapping[str, Any]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def run(ledger: Ledger, work: Callable[[Workflow], T]) -> T:
-    """Run `work` in one write transaction of `ledger`, retried whole on transient conflicts."""
-    return ledger.transact(lambda tx, session: work(Workflow(tx, session)))
+def run(
+    ledger: Ledger,
+    work: Callable[[Workflow], T],
+    *,
+    actor: str | None = None,
+    role: str | None = None,
+    action: str = "workflow",
+    subject: str = "",
+) -> T:
+    """Run `work` in one write transaction of `ledger`, retried whole on transient conflicts.
+    A refusal by access control or an approval gate is kept in the audit trail (L8.4) while
+    everything else of the attempt is rolled back."""
+    from ledger.api import REFUSALS
+
+    try:
+        return ledger.transact(lambda tx, session: work(Workflow(tx, session)))
+    except LedgerError as error:
+        if error.code in REFUSALS:
+            detail = {"error": error.code, "message": error.message}
+            ledger.store.in_write(
+                lambda tx: audit(
+                    tx, actor or "unknown", role or "unknown", action, subject, detail, "refused"
+                )
+            )
+        raise
 
 
 def now_text() -> str:
