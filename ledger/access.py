@@ -19,6 +19,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
         {Role.STORE_KEEPER, Role.INVENTORY_CONTROLLER, Role.FINANCE, Role.FINANCE_MANAGER}
     ),
     "cost.post": frozenset({Role.FINANCE, Role.FINANCE_MANAGER}),
+    "consignment.settle": frozenset({Role.FINANCE, Role.FINANCE_MANAGER}),
     "adjustment.approve": frozenset({Role.INVENTORY_CONTROLLER, Role.FINANCE_MANAGER}),
     "reservation.write": frozenset({Role.STORE_KEEPER, Role.INVENTORY_CONTROLLER}),
     "transfer.request": frozenset({Role.STORE_KEEPER, Role.INVENTORY_CONTROLLER}),

@@ -6,7 +6,7 @@ request is accepted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -55,6 +55,8 @@ OUTBOUND = frozenset(
     {Kind.ISSUE, Kind.VENDOR_RETURN, Kind.TRANSFER_OUT, Kind.CONSIGNMENT_CONSUMPTION}
 )
 SIGNED = frozenset({Kind.ADJUSTMENT, Kind.COUNT_VARIANCE})
+# Outbound kinds that may leave the lot to the ledger: first expiry, first out (L5.4).
+FEFO_KINDS = frozenset({Kind.ISSUE, Kind.TRANSFER_OUT, Kind.CONSIGNMENT_CONSUMPTION})
 
 
 def plan(req: PostingRequest, draft: Draft) -> None:
@@ -73,7 +75,9 @@ def plan(req: PostingRequest, draft: Draft) -> None:
     authorise(req, draft, target.facility)
     ctx = context(req, draft, posted_at, period, org_id=target.facility.org_id)
     check_lot_on_outbound(req, target)
-    if req.kind in INBOUND or (req.kind in SIGNED and req.qty > 0):  # type: ignore[operator]
+    if target.item.lot_tracked and target.lot is None:
+        plan_fefo(req, ctx, reason, target, draft)
+    elif req.kind in INBOUND or (req.kind in SIGNED and req.qty > 0):  # type: ignore[operator]
         plan_inbound(req, ctx, reason, target, draft)
     elif req.kind in OUTBOUND or req.kind in SIGNED:
         plan_outbound(req, ctx, reason, target, draft)
@@ -258,6 +262,8 @@ def resolve_lot(req: PostingRequest, item: Item, variant: Variant, draft: Draft)
             raise validation_error("lot", f"item {item.code} is not lot-tracked")
         return None
     if req.lot is None:
+        if req.kind in FEFO_KINDS:
+            return None  # picked by earliest expiry (plan_fefo)
         raise missing("lot")
     lot = draft.lot(variant.variant_id, req.lot)
     creates = req.kind in INBOUND or (req.kind in SIGNED and req.qty > 0)  # type: ignore[operator]
@@ -356,13 +362,18 @@ def inbound_cost(req: PostingRequest, cp: CostPosition, qty: Decimal) -> Decimal
 
 
 def plan_outbound(
-    req: PostingRequest, ctx: Context, reason: str | None, target: Target, draft: Draft
+    req: PostingRequest,
+    ctx: Context,
+    reason: str | None,
+    target: Target,
+    draft: Draft,
+    qty: Decimal | None = None,
 ) -> None:
-    qty = abs(req.qty)  # type: ignore[arg-type]
+    qty = abs(req.qty) if qty is None else qty  # type: ignore[arg-type]
     position = draft.position(target.key(req.bucket))
     check_stock(position, qty, target, draft)
     if not target.owned:
-        record(draft, ctx, req.kind, position, target, -qty, reason)
+        consign(req, ctx, reason, target, draft, position, qty)
     else:
         cp = draft.cost(target.facility.facility_id, target.variant.variant_id)
         effect = costing.outbound(cp, qty, ctx.occurred_at)
@@ -381,6 +392,71 @@ def plan_outbound(
                 },
             )
         )
+
+
+def consign(
+    req: PostingRequest,
+    ctx: Context,
+    reason: str | None,
+    target: Target,
+    draft: Draft,
+    position: Position,
+    qty: Decimal,
+) -> None:
+    """Stock a vendor owns leaves without cost; a sale of it is a consignment consumption that
+    names the sale and the vendor for settlement (L6.1)."""
+    kind = Kind.CONSIGNMENT_CONSUMPTION if req.kind is Kind.ISSUE else req.kind
+    event = record(draft, ctx, kind, position, target, -qty, reason)
+    if kind is Kind.CONSIGNMENT_CONSUMPTION:
+        vendor = draft.config.parties_by_id[target.owner_id]
+        draft.messages.append(
+            (
+                "consignment-consumed",
+                event,
+                {
+                    "vendor": vendor.code,
+                    "sku": target.variant.sku,
+                    "facility": target.facility.code,
+                    "qty": numbers.fmt(qty),
+                    "sale": {"document_type": ctx.source[0], "document_id": ctx.source[1],
+                             "line": ctx.source[2]},
+                    "channel": ctx.channel,
+                },
+            )
+        )  # fmt: skip
+
+
+def plan_fefo(
+    req: PostingRequest, ctx: Context, reason: str | None, target: Target, draft: Draft
+) -> None:
+    """An outbound movement of a lot-tracked item without a lot takes the lots of the position
+    by earliest expiry, skipping expired ones for sales (L5.4)."""
+    wanted: Decimal = abs(req.qty)  # type: ignore[arg-type]
+    today = req.occurred_at.date()
+    holdings = [
+        (lot, position)
+        for lot, position in draft.lot_positions(target.key(req.bucket))
+        if position.qty > 0
+        and not (req.kind is Kind.ISSUE and lot.expires_on and lot.expires_on < today)
+    ]
+    holdings.sort(
+        key=lambda item: (item[0].expires_on is None, item[0].expires_on, item[0].lot_number)
+    )
+    left = wanted
+    for lot, position in holdings:
+        take = min(left, position.qty)
+        plan_outbound(req, ctx, reason, replace(target, lot=lot), draft, take)
+        left -= take
+        if left == 0:
+            return
+    on_hand = wanted - left
+    raise LedgerError(
+        "insufficient_stock",
+        f"qty: {numbers.fmt(wanted)} exceeds the {numbers.fmt(on_hand)} in unexpired lots of "
+        f"{target.variant.sku} at {target.facility.code}",
+        field="qty",
+        available=numbers.fmt(on_hand),
+    )
 
 
 def check_stock(position: Position, qty: Decimal, target: Target, draft: Draft) -> None:

@@ -152,6 +152,14 @@ class Draft:
         self.lots[(variant_id, number)] = lot
         return lot
 
+    def lot_positions(self, key: PositionKey) -> list[tuple[Lot, Position]]:
+        """Every lot held at the position `key` names (its lot part ignored), as of this draft."""
+        found = []
+        for lot_key in self.session.lot_keys(key):
+            position = self.position((key[0], key[1], key[2], lot_key, key[4], key[5]))
+            found.append((self.session.lot_by_id(key[0], lot_key), position))
+        return found
+
     def period(self, moment: str) -> Period | None:
         for period in (*self.periods.values(), *self.session.new_periods):
             if period.starts_at <= moment < period.ends_at:
@@ -200,6 +208,7 @@ class PostingSession:
         self.accepted: list[Accepted] = []
         self.by_key: dict[str, Accepted] = {}
         self.opened_periods = False
+        self.fresh_keys: set[PositionKey] = set()  # positions this session creates
 
     # -- reads, each row locked for update on backends with row locks ------------------------
 
@@ -288,9 +297,41 @@ class PostingSession:
         self.lot_numbers[found.lot_id] = number
         return found
 
+    def lot_keys(self, key: PositionKey) -> list[int]:
+        """The lots stocked at a position's variant, facility, bin, bucket and owner: the stored
+        ones and those this session has created."""
+        # Stored quantities may be stale within a batch, so every stored lot comes back; the
+        # caller reads each position's current quantity.
+        rows = self.tx.all(
+            self.tx.locked(
+                "select lot_key from stock_balance where variant_id = ? and facility_id = ? "
+                "and location_id = ? and bucket = ? and owner_id = ? and lot_key <> 0"
+            ),
+            (key[0], key[1], key[2], key[4], key[5]),
+        )
+        keys = {row[0] for row in rows}
+        shape = (key[0], key[1], key[2], key[4], key[5])
+        keys |= {
+            fresh[3]
+            for fresh in self.fresh_keys
+            if (fresh[0], fresh[1], fresh[2], fresh[4], fresh[5]) == shape
+        }
+        return sorted(keys)
+
+    def lot_by_id(self, variant_id: int, lot_id: int) -> Lot:
+        number = self.lot_numbers.get(lot_id)
+        if number is None:
+            row = self.tx.one("select lot_number from lot where lot_id = ?", (lot_id,))
+            assert row is not None, f"lot {lot_id} of a stock position is missing"
+            number = row[0]
+        found = self.lot(variant_id, number)
+        assert found is not None, f"lot {lot_id} of a stock position is missing"
+        return found
+
     # -- accepting and writing ---------------------------------------------------------------
 
     def accept(self, draft: Draft, key: str, fingerprint: str) -> Accepted:
+        self.fresh_keys.update(k for k, position in draft.positions.items() if not position.exists)
         self.positions.update(draft.positions)
         self.costs.update(draft.costs)
         self.lots.update(draft.lots)
