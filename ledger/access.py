@@ -30,6 +30,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "recall.write": frozenset({Role.INVENTORY_CONTROLLER}),
     "count.record": frozenset({Role.STORE_KEEPER, Role.INVENTORY_CONTROLLER}),
     "count.approve": frozenset({Role.INVENTORY_CONTROLLER}),
+    "count.configure": frozenset({Role.SYSADMIN, Role.INVENTORY_CONTROLLER}),
     "period.close": frozenset({Role.FINANCE, Role.FINANCE_MANAGER}),
     "period.elevated": frozenset({Role.FINANCE_MANAGER}),
     "config.write": frozenset({Role.SYSADMIN}),

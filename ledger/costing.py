@@ -192,6 +192,35 @@ def _outbound_fifo(cp: CostPosition, qty: Decimal, opened_at: str, effect: CostE
     effect.delta = sum((entry.value for entry in effect.entries), ZERO)
 
 
+def outbound_carried(
+    cp: CostPosition, qty: Decimal, value: Decimal | None, picks: list[tuple[Layer, Decimal]]
+) -> CostEffect:
+    """Stock leaving with the cost a workflow carries for it (a shipment leaving the in-transit
+    node): an exact value (moving average) or named layers (FIFO), so shipments in transit at
+    the same time never swap costs."""
+    effect = CostEffect()
+    if cp.method is CostingMethod.FIFO:
+        if sum((taken for _, taken in picks), ZERO) != qty:
+            raise LedgerError("validation_error", "layers: must add up to qty", field="layers")
+        for layer, taken in picks:
+            if not 0 < taken <= layer.remaining_qty:
+                raise LedgerError(
+                    "layer_not_available",
+                    f"layers: cost layer {layer.layer_id} holds {layer.remaining_qty}",
+                    field="layers",
+                )
+            value_taken = share(layer.remaining_value, taken, layer.remaining_qty)
+            _move(layer, -taken, -value_taken, effect.entries)
+        effect.delta = sum((entry.value for entry in effect.entries), ZERO)
+    else:
+        if value is None:
+            raise LedgerError("validation_error", "value: is required", field="value")
+        effect.delta = -value
+    cp.qty -= qty
+    cp.value += effect.delta
+    return effect
+
+
 def revalue(cp: CostPosition, amount: Decimal) -> CostEffect:
     """A cost adjustment of `amount` over the stock on hand (FIFO: across open layers by
     quantity)."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from ledger.storage import Store
+from ledger.storage import Store, schema
 
 EVENT_FIELDS = (
     "event_id", "idempotency_key", "org", "facility", "bin", "sku", "lot", "bucket", "owner",
@@ -80,6 +80,24 @@ MASTER_SQL = {
     "periods": (
         ("period", "starts_at", "ends_at", "status", "close_version"),
         "select code, starts_at, ends_at, status, close_version from period order by starts_at",
+    ),
+    # Internal ids to codes, for joining the workflow tables (which keep ids) to master data.
+    "facility_ids": (
+        ("facility_id", "facility"), "select facility_id, code from facility order by facility_id",
+    ),
+    "variant_ids": (
+        ("variant_id", "sku"), "select variant_id, sku from variant order by variant_id",
+    ),
+    "location_ids": (
+        ("location_id", "facility", "bin"),
+        "select l.location_id, f.code, l.code from location l join facility f "
+        "on f.facility_id = l.facility_id order by l.location_id",
+    ),
+    "party_ids": (("party_id", "party_code"), "select party_id, code from party order by party_id"),
+    "lot_ids": (
+        ("lot_id", "sku", "lot"),
+        "select l.lot_id, v.sku, l.lot_number from lot l join variant v "
+        "on v.variant_id = l.variant_id order by l.lot_id",
     ),
 }  # fmt: skip
 
@@ -161,6 +179,26 @@ def master_data(store: Store) -> dict[str, tuple[tuple[str, ...], list[tuple[Any
     """Every master-data table: name → (column names, rows)."""
     with store.read() as tx:
         return {name: (columns, tx.all(sql)) for name, (columns, sql) in MASTER_SQL.items()}
+
+
+def workflow_tables() -> list[str]:
+    """The workflows' own tables (transfers, shipments, reservations, receipts, counts, …)."""
+    core = set(schema.TABLES.lower().split("create table if not exists ")[1:])
+    core_names = {chunk.split()[0] for chunk in core}
+    return [name for name in schema.table_names() if name not in core_names]
+
+
+def table(store: Store, name: str) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Any ledger table as (columns, rows); `*_e6` integer columns come out as exact decimals
+    under their name without the suffix."""
+    if name not in schema.table_names():
+        raise ValueError(f"no ledger table {name!r}")
+    with store.read() as tx:
+        rows = tx.all(f"select * from {name}")
+        described = [column[0] for column in tx.cursor.description]
+    scaled = tuple(i for i, column in enumerate(described) if column.endswith("_e6"))
+    columns = tuple(column.removesuffix("_e6") for column in described)
+    return columns, _convert([tuple(row) for row in rows], scaled)
 
 
 def state(store: Store) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]]]]:

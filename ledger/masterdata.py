@@ -490,11 +490,11 @@ def apply_approval_policy(tx: Tx, record: Mapping[str, Any]) -> tuple[str, str]:
 
 def seed_system_reasons(tx: Tx) -> None:
     """The reason codes the ledger writes itself (settlements, zero-stock revaluation)."""
-    for code, description in SYSTEM_REASON_CODES.items():
+    for code, (description, kinds) in SYSTEM_REASON_CODES.items():
         if tx.one("select 1 from reason_code where code = ?", (code,)) is None:
             tx.run(
                 "insert into reason_code (code, description, kinds, is_active) values (?, ?, ?, ?)",
-                (code, description, Kind.COST_ADJUSTMENT.value, True),
+                (code, description, ",".join(sorted(kinds)), True),
             )
             bump_config_version(tx)
 

@@ -71,9 +71,11 @@ def _transition(
     if status == "locked":
         raise LedgerError("period_locked", f"period: {code} is locked for good", field="period")
     if status != required:
-        raise LedgerError(
+        error = LedgerError(
             "invalid_transition", f"period: {code} is {status}, cannot {action} it", field="period"
         )
+        error.status = 409  # a state conflict, as in every workflow
+        raise error
     check_order(tx, action, code, starts)
     moment = timeutil.stored(timeutil.now())
     if action == "close":

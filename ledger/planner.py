@@ -57,6 +57,7 @@ OUTBOUND = frozenset(
 SIGNED = frozenset({Kind.ADJUSTMENT, Kind.COUNT_VARIANCE})
 # Outbound kinds that may leave the lot to the ledger: first expiry, first out (L5.4).
 FEFO_KINDS = frozenset({Kind.ISSUE, Kind.TRANSFER_OUT, Kind.CONSIGNMENT_CONSUMPTION})
+SALES = frozenset({Kind.ISSUE, Kind.CONSIGNMENT_CONSUMPTION})
 
 
 def plan(req: PostingRequest, draft: Draft) -> None:
@@ -71,6 +72,7 @@ def plan(req: PostingRequest, draft: Draft) -> None:
         ctx = context(req, draft, posted_at, period, org_id=None)
         plan_reversal(req, ctx, reason, draft)
         return
+    check_sellable(req)
     target = resolve(req, draft)
     authorise(req, draft, target.facility)
     ctx = context(req, draft, posted_at, period, org_id=target.facility.org_id)
@@ -102,7 +104,11 @@ def check_role(req: PostingRequest) -> None:
 
 
 def authorise(req: PostingRequest, draft: Draft, facility: Facility) -> None:
-    """The actor holds a grant of the role at this facility now (L8.1)."""
+    """The actor holds a grant of the role at this facility now (L8.1). The in-transit node is
+    nobody's workplace: a workflow moving stock through it has authorised the operation at the
+    facilities at either end."""
+    if req.internal and facility.facility_type is FacilityType.IN_TRANSIT:
+        return
     action = "cost.post" if req.kind is Kind.COST_ADJUSTMENT else "stock.post"
     access.authorise(
         draft.config.grants, req.actor, req.role.value, action, facility.facility_id,
@@ -285,6 +291,17 @@ def resolve_lot(req: PostingRequest, item: Item, variant: Variant, draft: Draft)
     return lot
 
 
+def check_sellable(req: PostingRequest) -> None:
+    """Only available stock is sold: quarantined (QC, recall) and damaged stock must be released
+    or written off first (L5.2)."""
+    if req.kind in SALES and req.bucket is not Bucket.AVAILABLE:
+        raise LedgerError(
+            "bucket_not_sellable",
+            f"bucket: {req.bucket.value} stock cannot be sold; release or write it off first",
+            field="bucket",
+        )
+
+
 def check_lot_on_outbound(req: PostingRequest, target: Target) -> None:
     """Expired lots cannot be sold (L5.4); they can still be written off, moved or returned."""
     lot = target.lot
@@ -376,7 +393,11 @@ def plan_outbound(
         consign(req, ctx, reason, target, draft, position, qty)
     else:
         cp = draft.cost(target.facility.facility_id, target.variant.variant_id)
-        effect = costing.outbound(cp, qty, ctx.occurred_at)
+        if req.internal and (req.value is not None or req.layers):
+            picks = [(draft.layer(cp, layer_id), taken) for layer_id, taken in req.layers]
+            effect = costing.outbound_carried(cp, qty, req.value, picks)
+        else:
+            effect = costing.outbound(cp, qty, ctx.occurred_at)
         record(draft, ctx, req.kind, position, target, -qty, reason, cp, effect)
     if position.qty < 0:
         draft.messages.append(

@@ -25,7 +25,7 @@ FIELDS = frozenset(
         "idempotency_key", "kind", "sku", "facility", "bin", "to_bin", "lot", "lot_expires_on",
         "bucket", "to_bucket", "owner", "qty", "unit_cost", "currency", "amount",
         "reason_code", "actor", "role", "comment", "channel", "cost_centre", "source",
-        "occurred_at", "reverses", "value", "approver",
+        "occurred_at", "reverses", "value", "approver", "layers",
     }
 )  # fmt: skip
 SOURCE_FIELDS = frozenset({"document_type", "document_id", "line"})
@@ -80,6 +80,7 @@ class PostingRequest:
     internal: bool = False
     value: Decimal | None = None
     approver: str | None = None
+    layers: tuple[tuple[int, Decimal], ...] = ()  # FIFO layers an internal outbound leg takes
 
 
 def text(raw: Mapping[str, Any], field: str, *, required: bool = False, limit: int = MAX_TEXT):
@@ -154,8 +155,9 @@ def parse_posting(raw: object, *, internal: bool = False) -> PostingRequest:
     if not isinstance(raw, Mapping):
         raise validation_error("request", "must be a JSON object")
     extra = set(raw) - FIELDS
-    if not internal and "value" in raw:
-        extra.add("value")  # an exact inbound value is for workflows that carry cost along
+    if not internal:
+        # exact carried values and named cost layers are for workflows that move cost along
+        extra |= {"value", "layers"} & set(raw)
     if extra:
         raise validation_error(sorted(extra)[0], "is not a known field")
     kind = choice(raw, "kind", Kind, required=True)
@@ -227,6 +229,7 @@ def parse_posting(raw: object, *, internal: bool = False) -> PostingRequest:
             raise missing("currency")
 
     approver = text(raw, "approver")
+    layers = _layers(raw.get("layers"))
     value = None
     if raw.get("value") is not None:
         value = numbers.parse_money(raw["value"], "value")
@@ -236,6 +239,7 @@ def parse_posting(raw: object, *, internal: bool = False) -> PostingRequest:
         _decimal_text(qty), _decimal_text(unit_cost), currency, _decimal_text(amount), reason,
         actor, role, comment, channel, cost_centre, source.document_type, source.document_id,
         source.line, occurred, reverses, _decimal_text(value), approver,
+        ";".join(f"{layer}:{numbers.fmt(qty)}" for layer, qty in layers),
     )  # fmt: skip
     return PostingRequest(
         idempotency_key=key, kind=kind, sku=sku, facility=facility, bin=bin_, to_bin=to_bin,
@@ -243,8 +247,25 @@ def parse_posting(raw: object, *, internal: bool = False) -> PostingRequest:
         qty=qty, unit_cost=unit_cost, currency=currency, amount=amount, reason_code=reason,
         actor=actor, role=role, comment=comment, channel=channel, cost_centre=cost_centre,
         source=source, occurred_at=occurred_at, reverses=reverses, fingerprint=fingerprint,
-        occurred=occurred, internal=internal, value=value, approver=approver,
+        occurred=occurred, internal=internal, value=value, approver=approver, layers=layers,
     )  # fmt: skip
+
+
+def _layers(value: object) -> tuple[tuple[int, Decimal], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise validation_error("layers", "must be a list of {layer_id, qty}")
+    picks = []
+    for index, item in enumerate(value):
+        field = f"layers[{index}]"
+        if not isinstance(item, Mapping) or not isinstance(item.get("layer_id"), int):
+            raise validation_error(field, "must be {layer_id, qty}")
+        qty = numbers.parse_quantity(item.get("qty"), f"{field}.qty")
+        if qty <= 0:
+            raise validation_error(f"{field}.qty", "must be positive")
+        picks.append((item["layer_id"], qty))
+    return tuple(picks)
 
 
 def _instant(raw: Mapping[str, Any], field: str) -> datetime:

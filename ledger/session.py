@@ -18,6 +18,7 @@ from typing import Any
 from ledger import numbers, timeutil
 from ledger.config import Config, Lot, Period, bump_config_version
 from ledger.costing import CostPosition, Layer, LayerEntry, LayerId
+from ledger.errors import LedgerError
 from ledger.numbers import ZERO, from_units, to_units
 from ledger.storage import Tx
 from ledger.vocabulary import CostingMethod, Kind
@@ -139,7 +140,7 @@ class Draft:
         for layer in cp.layers:
             if layer.layer_id == layer_id:
                 return layer
-        layer = self.session.load_layer(layer_id)
+        layer = self.session.load_layer(layer_id, cp.facility_id, cp.variant_id)
         cp.layers.append(layer)
         cp.layers.sort(key=lambda item: item.layer_id if item.layer_id is not None else 1 << 62)
         return layer
@@ -269,16 +270,21 @@ class PostingSession:
         )
         return [_layer(row) for row in rows]
 
-    def load_layer(self, layer_id: int) -> Layer:
+    def load_layer(self, layer_id: int, facility_id: int, variant_id: int) -> Layer:
         row = self.tx.one(
             self.tx.locked(
                 "select layer_id, unit_cost_e6, opened_qty_e6, remaining_qty_e6, "
-                "remaining_value_e6, opened_at from cost_layer where layer_id = ?"
+                "remaining_value_e6, opened_at from cost_layer where layer_id = ? "
+                "and facility_id = ? and variant_id = ?"
             ),
-            (layer_id,),
+            (layer_id, facility_id, variant_id),
         )
         if row is None:
-            raise AssertionError(f"cost layer {layer_id} referenced by an event is missing")
+            raise LedgerError(
+                "layer_not_available",
+                f"layers: no cost layer {layer_id} of this SKU at this facility",
+                field="layers",
+            )
         return _layer(row)
 
     def lot(self, variant_id: int, number: str) -> Lot | None:

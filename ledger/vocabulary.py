@@ -117,8 +117,18 @@ PERIOD_CLOSERS = frozenset({Role.FINANCE, Role.FINANCE_MANAGER})
 PERIOD_ELEVATED = frozenset({Role.FINANCE_MANAGER})
 CONFIG_WRITERS = frozenset({Role.SYSADMIN})
 
-# Reason codes the ledger itself writes; `ledger init` seeds them.
+# Reason codes the ledger and its workflows write themselves: `ledger init` seeds them, with
+# the kinds each may be used for, so a new ledger can recall, count and settle at once.
 SYSTEM_REASON_CODES = {
-    "negative_stock_settlement": "Receipt filled a hole issued at the last known cost",
-    "zero_stock_revaluation": "Value left on a position with no stock is cleared",
+    "negative_stock_settlement": (
+        "Receipt filled a hole issued at the last known cost",
+        ("cost_adjustment",),
+    ),
+    "zero_stock_revaluation": (
+        "Value left on a position with no stock is cleared",
+        ("cost_adjustment",),
+    ),
+    "count_variance": ("Cycle count variance", ("count_variance",)),
+    "recall_hold": ("Recall: stock held in quarantine", ("reclassification",)),
+    "recall_release": ("Recall released", ("reclassification",)),
 }

@@ -360,3 +360,13 @@ def test_a_serial_tracked_item_moves_in_whole_units_only(stock: Stock):
     assert dump_tables(ledger) == before
     stock.receive("DRILL-18V", "2", "89.00")
     assert stock.on_hand("DRILL-18V") == "2"
+
+
+def test_quarantined_and_damaged_stock_cannot_be_sold(stock: Stock):
+    stock.receive("TEE-M", "10", "4.00", bucket="quarantine")
+    for bucket in ("quarantine", "damaged"):
+        request = stock.request(kind="issue", sku="TEE-M", facility="DC1", qty="1", bucket=bucket)
+        assert_rejected(stock.ledger, request, "bucket_not_sellable", "bucket")
+    # it can still go back to the vendor or be written off
+    stock.post(kind="vendor_return", sku="TEE-M", facility="DC1", qty="2", bucket="quarantine")
+    assert stock.on_hand("TEE-M") == "8"

@@ -46,3 +46,18 @@ def test_master_data_and_state_for_reconciliation(stock: Stock):
     _, layers = current["layers"]
     remaining = [(layer[7], layer[8]) for layer in layers if layer[7] != 0]
     assert remaining == [(Decimal("4"), Decimal("8"))]  # 4 left of the 2.00 layer
+
+
+def test_workflow_tables_export_with_exact_decimals_and_id_maps(stock: Stock):
+    stock.receive("TEE-M", "10", "4.00")
+    names = export.workflow_tables()
+    assert {"transfer_request", "reservation", "count_session", "role_grant"} <= set(names)
+    assert "stock_event" not in names
+
+    columns, rows = export.table(stock.ledger.store, "stock_balance")
+    assert "qty" in columns and "qty_e6" not in columns
+    record = dict(zip(columns, rows[0], strict=True))
+    assert record["qty"] == Decimal("10") and record["value"] == Decimal("40")
+
+    _, facilities = export.master_data(stock.ledger.store)["facility_ids"]
+    assert {code for _, code in facilities} == {"DC1", "ST1", "TRANSIT"}
