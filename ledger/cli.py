@@ -181,6 +181,17 @@ def read_lines(stream: TextIO, *, strict: bool) -> Iterator[tuple[int, Any]]:
             yield number, problem
 
 
+def read_request(name: str) -> Any:
+    """One JSON object from a file or standard input; numbers are read as exact decimals."""
+    with opened(name) as stream:
+        try:
+            return json.load(stream, parse_float=Decimal)
+        except json.JSONDecodeError as error:
+            raise LedgerError(
+                "validation_error", f"file: not valid JSON ({error.msg})", field="file"
+            ) from None
+
+
 class opened:
     """A file argument, with - for standard input."""
 

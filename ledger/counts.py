@@ -15,8 +15,7 @@ from ledger.access import authorise as authorise_role
 from ledger.config import Config, Facility, Item, Location, Variant
 from ledger.errors import LedgerError, unknown, validation_error
 from ledger.numbers import ZERO, fmt, from_units, parse_quantity, to_units
-from ledger.queries import lot_numbers
-from ledger.receiving import (
+from ledger.operations import (
     Caller,
     authorise,
     caller_of,
@@ -36,6 +35,7 @@ from ledger.receiving import (
     whole_number,
     within,
 )
+from ledger.queries import lot_numbers
 from ledger.requests import choice, text
 from ledger.session import PlannedEvent
 from ledger.storage import Tx

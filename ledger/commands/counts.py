@@ -9,7 +9,8 @@ from typing import Any
 
 from ledger import counts
 from ledger.api import Ledger
-from ledger.commands.receiving import read_request, with_file
+from ledger.cli import read_request
+from ledger.commands.receiving import with_file
 
 COMMANDS = {"count"}
 

@@ -5,14 +5,11 @@ standard input); the result is JSON."""
 from __future__ import annotations
 
 import argparse
-import json
-from decimal import Decimal
 from typing import Any
 
 from ledger import receiving
 from ledger.api import Ledger
-from ledger.cli import opened
-from ledger.errors import LedgerError
+from ledger.cli import read_request
 
 COMMANDS = {"receiving", "qc", "recall"}
 REQUEST = "the request: a file holding one JSON object, or - for standard input"
@@ -62,14 +59,3 @@ def run(ledger: Ledger, args: argparse.Namespace, actor: str) -> Any:
         return receiving.show_recall(ledger, args.recall_id)
     operation = {"hold": receiving.recall, "release": receiving.release_recall}[args.recall_action]
     return operation(ledger, read_request(args.file))
-
-
-def read_request(name: str) -> Any:
-    """One JSON object; numbers are read as exact decimals."""
-    with opened(name) as stream:
-        try:
-            return json.load(stream, parse_float=Decimal)
-        except json.JSONDecodeError as error:
-            raise LedgerError(
-                "validation_error", f"file: not valid JSON ({error.msg})", field="file"
-            ) from None

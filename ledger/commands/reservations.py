@@ -4,14 +4,12 @@ command line, a JSON request in from a file or -, JSON out."""
 from __future__ import annotations
 
 import argparse
-import json
-from decimal import Decimal
 from typing import Any
 
 from ledger import reservations
 from ledger.api import Ledger
-from ledger.cli import as_viewer, opened, viewer_of
-from ledger.errors import LedgerError, validation_error
+from ledger.cli import as_viewer, read_request, viewer_of
+from ledger.errors import validation_error
 from ledger.vocabulary import Channel
 
 COMMANDS = {"reservation", "expire", "atp"}
@@ -98,15 +96,3 @@ def ttl_command(ledger: Ledger, args: argparse.Namespace, actor: str) -> Any:
         ledger, args.channel, args.stage, args.minutes, facility=args.facility, actor=actor,
         role=args.role,
     )  # fmt: skip
-
-
-def read_request(name: str) -> Any:
-    """One JSON object; numbers are read as exact decimals."""
-    with opened(name) as stream:
-        body = stream.read()
-    try:
-        return json.loads(body, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        raise LedgerError(
-            "validation_error", f"file: not valid JSON ({error.msg})", field="file"
-        ) from None
