@@ -16,6 +16,7 @@ from ledger.costing import CostEffect, CostPosition
 from ledger.errors import LedgerError, forbidden, missing, unknown, validation_error
 from ledger.numbers import ZERO
 from ledger.requests import PostingRequest
+from ledger.reversal import plan_reversal
 from ledger.session import Context, Draft, PlannedEvent, Position, PositionKey
 from ledger.vocabulary import (
     COST_WRITERS,
@@ -67,8 +68,6 @@ def plan(req: PostingRequest, draft: Draft) -> None:
     period = posting_period(req, draft)
     reason = check_reason(req, draft)
     if req.kind is Kind.REVERSAL:
-        from ledger.reversal import plan_reversal
-
         ctx = context(req, draft, posted_at, period, org_id=None)
         plan_reversal(req, ctx, reason, draft)
         return
