@@ -1999,7 +1999,7 @@ def transfers(
     """Transfers, newest first, filtered by status and source/destination facility."""
     where, params = ["1 = 1"], []
     if status is not None:
-        state = choice({"status": status}, "status", TransferStatus)
+        state = choice({"status": status}, "status", TransferStatus, required=True)
         where, params = [*where, "t.status = ?"], [*params, state.value]
     with ledger.store.read() as tx:
         config = ledger.config(tx)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ledger import cli as ledger_cli
+from stockcard import serve
 
 
 def parser() -> argparse.ArgumentParser:
@@ -14,6 +15,7 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True)
     ledger_cli.add_commands(commands)
+    serve.add_command(commands)
     demo = commands.add_parser(
         "demo", help="post a realistic sequence into a fresh ledger and print the results"
     )
@@ -25,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "ledger":
         return ledger_cli.run(args)
+    if args.command == "serve":
+        return serve.run(args)
     if args.command == "demo":
         from ledger.demo import run_demo
 

@@ -968,3 +968,9 @@ def test_the_command_line_requests_ships_receives_and_shows(tmp_path: Path):
     assert "goods_value" not in shown["shipments"][0]["lines"][0]
     code, listed = stockcard(db, "transfer", "list", "--status", "shipping")
     assert [t["transfer_id"] for t in listed] == [transfer_id]
+
+
+def test_an_empty_status_filter_is_a_clear_error(world):
+    with pytest.raises(LedgerError) as error:
+        transfers(world.ledger, status="")
+    assert (error.value.code, error.value.field) == ("validation_error", "status")
