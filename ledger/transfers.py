@@ -15,11 +15,12 @@ from ledger.access import Viewer, can_see, can_see_cost
 from ledger.config import Config, Facility, Variant
 from ledger.errors import LedgerError, missing, unknown, validation_error
 from ledger.numbers import ZERO, fmt, from_units, to_units
+from ledger.operations import Caller, caller_of
 from ledger.queries import lot_numbers
 from ledger.requests import MAX_COMMENT, choice, currency_code, text
 from ledger.session import PlannedEvent
 from ledger.storage import Tx
-from ledger.vocabulary import Bucket, CostingMethod, FacilityType, Kind, PartyKind, Role
+from ledger.vocabulary import Bucket, CostingMethod, FacilityType, Kind, PartyKind
 from ledger.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -71,13 +72,6 @@ COST_FIELDS = frozenset(
 
 
 # -- requests: parsed and validated without the database -------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    key: str
-    actor: str
-    role: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,14 +181,6 @@ def within(prefix: str, parse: Callable[[], T]) -> T:
         raise
 
 
-def parse_caller(raw: Mapping[str, Any]) -> Caller:
-    return Caller(
-        key=text(raw, "idempotency_key", required=True),
-        actor=text(raw, "actor", required=True),
-        role=choice(raw, "role", Role, required=True).value,
-    )
-
-
 def identifier(raw: Mapping[str, Any], field: str) -> int:
     value = raw.get(field)
     if value is None:
@@ -290,7 +276,7 @@ REQUEST_LINE_FIELDS = frozenset({"sku", "lot", "owner", "qty"})
 
 def parse_new_transfer(raw: object) -> NewTransfer:
     raw = fields_of(raw, "request", REQUEST_FIELDS)
-    caller = parse_caller(raw)
+    caller = caller_of(raw)
 
     def line(item: Mapping[str, Any]) -> QtyLine:
         item = fields_of(item, "line", REQUEST_LINE_FIELDS)
@@ -319,7 +305,7 @@ DECISION_FIELDS = frozenset({"idempotency_key", "actor", "role", "transfer_id", 
 def parse_decision(raw: object, *, reason_required: bool) -> Decision:
     raw = fields_of(raw, "request", DECISION_FIELDS)
     return Decision(
-        caller=parse_caller(raw),
+        caller=caller_of(raw),
         transfer_id=identifier(raw, "transfer_id"),
         reason=text(raw, "reason", required=reason_required, limit=MAX_COMMENT),
     )
@@ -330,7 +316,7 @@ APPROVAL_FIELDS = DECISION_FIELDS | {"lines"}
 
 def parse_approval(raw: object) -> Approval:
     raw = fields_of(raw, "request", APPROVAL_FIELDS)
-    caller = parse_caller(raw)
+    caller = caller_of(raw)
 
     def line(item: Mapping[str, Any]) -> QtyLine:
         item = fields_of(item, "line", REQUEST_LINE_FIELDS)
@@ -358,7 +344,7 @@ SHIP_LINE_FIELDS = REQUEST_LINE_FIELDS | {"bin"}
 
 def parse_ship_order(raw: object) -> ShipOrder:
     raw = fields_of(raw, "request", SHIP_FIELDS)
-    caller = parse_caller(raw)
+    caller = caller_of(raw)
 
     def line(item: Mapping[str, Any]) -> QtyLine:
         item = fields_of(item, "line", SHIP_LINE_FIELDS)
@@ -432,7 +418,7 @@ def parse_exception(item: Mapping[str, Any]) -> ReceiptException:
 
 def parse_receipt_order(raw: object) -> ReceiptOrder:
     raw = fields_of(raw, "request", RECEIPT_FIELDS)
-    caller = parse_caller(raw)
+    caller = caller_of(raw)
 
     def line(item: Mapping[str, Any]) -> QtyLine:
         item = fields_of(item, "line", SHIP_LINE_FIELDS)
