@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,11 @@ STATE_TABLES = {
 }
 
 
+def state_table(name: str) -> str:
+    """The raw table a piece of the ledger's state lands in: raw.ledger_<name>."""
+    return STATE_TABLES.get(name, f"ledger_{name}")
+
+
 class ExtractError(RuntimeError):
     """The warehouse cannot be extracted into as it is (another ledger, a locked file)."""
 
@@ -117,14 +123,15 @@ def extract(
         for name, table in master.items():
             replace_table(con, name, name, table)
         for name, table in current.items():
-            replace_table(con, name, STATE_TABLES[name], table)
+            replace_table(con, name, state_table(name), table)
+        now = datetime.now(UTC).replace(tzinfo=None)  # stored as UTC, like every *_at
         con.execute(
-            "insert or replace into raw.extract_state values ('ledger', ?, ?, ?, now()::timestamp)",
-            [after, consistent, loaded],
+            "insert or replace into raw.extract_state values ('ledger', ?, ?, ?, ?)",
+            [after, consistent, loaded, now],
         )
         con.execute(
-            "insert into raw.extract_runs values (now()::timestamp, ?, ?, ?, ?)",
-            [full_refresh, loaded, after, consistent],
+            "insert into raw.extract_runs values (?, ?, ?, ?, ?)",
+            [now, full_refresh, loaded, after, consistent],
         )
         con.execute("commit")
     except BaseException:
@@ -139,7 +146,7 @@ def extract(
         "high_water_event_id": after,
         "state_consistent": consistent,
         "master_rows": {name: len(table.rows) for name, table in master.items()},
-        "state_rows": {STATE_TABLES[name]: len(table.rows) for name, table in current.items()},
+        "state_rows": {state_table(name): len(table.rows) for name, table in current.items()},
         "seconds": round(time.perf_counter() - started, 3),
     }
 

@@ -62,7 +62,7 @@ def build(
     threads: int | None = None,
     dbt_vars: Mapping[str, Any] | None = None,
 ) -> BuildSummary:
-    """Run `dbt <command>` (build: seeds, models, tests and unit tests) on the warehouse.
+    """Run `dbt <command>` (build: models, data tests and unit tests) on the warehouse.
 
     `full_refresh` rebuilds incremental models from scratch; `select`/`exclude` take dbt node
     selection syntax. The summary lists every node with its status and seconds.

@@ -48,7 +48,7 @@ reversed_originals as (
 
 ),
 
-enriched as (
+final as (
 
     select
         events.*,
@@ -77,4 +77,4 @@ enriched as (
 
 )
 
-select * from enriched
+select * from final

@@ -33,11 +33,11 @@ scope as (
         facility_id,
         variant_id,
     from movements
-    where event_id > (select coalesce(max(fifo_max_event_id), 0) from {{ this }})
+    where event_id > {{ high_water_mark('fifo_max_event_id') }}
 
 ),
 
-scoped as (
+scoped_movements as (
 
     select movements.*
     from movements
@@ -49,13 +49,23 @@ scoped as (
 
 {% else %}
 
-scoped as (
+scoped_movements as (
 
     select * from movements
 
 ),
 
 {% endif %}
+
+scoped as (
+
+    select
+        *,
+        -- the latest FIFO event this facility + SKU's layers were computed with
+        max(event_id) over (partition by facility_id, variant_id) as fifo_max_event_id,
+    from scoped_movements
+
+),
 
 totals as (
 
@@ -88,6 +98,7 @@ stock_layers as (
         scoped.in_before_e6 + scoped.qty_e6 as qty_end_e6,
         scoped.layer_value_e6 as opened_value_e6,
         coalesce(revaluations.revaluation_e6, 0) as revaluation_e6,
+        scoped.has_interleaved_reversal,
         scoped.fifo_max_event_id,
     from scoped
     left join revaluations
@@ -126,7 +137,9 @@ stock_layers_remaining as (
         case when is_reversed then 0
             else qty_end_e6 - greatest(qty_start_e6, least(qty_end_e6, out_total_e6))
         end as remaining_qty_e6,
-        case when is_reversed then 0
+        -- a reversed layer keeps what cost adjustments gave it while it was open: the ledger
+        -- takes back the receipt's own value only
+        case when is_reversed then revaluation_e6
             else value_start_e6 + opened_value_e6 + revaluation_e6 - greatest(
                 value_start_e6,
                 least(value_start_e6 + opened_value_e6 + revaluation_e6, out_value_total_e6)
@@ -155,6 +168,7 @@ hole_events as (
         coalesce(sum(fill_value_e6) filter (where fifo_role = 'inflow'), 0)
             + coalesce(sum(value_e6) filter (where fifo_role = 'settlement'), 0)
             as received_value_e6,
+        bool_or(has_interleaved_reversal) as has_interleaved_reversal,
         max(fifo_max_event_id) as fifo_max_event_id,
     from scoped
     where hole_layer_id is not null
@@ -193,6 +207,7 @@ unioned as (
         qty_end_e6,
         value_start_e6,
         value_end_e6,
+        has_interleaved_reversal,
         fifo_max_event_id,
     from stock_layers_remaining
 
@@ -225,6 +240,7 @@ unioned as (
         null as qty_end_e6,
         null as value_start_e6,
         null as value_end_e6,
+        has_interleaved_reversal,
         fifo_max_event_id,
     from hole_events
 
@@ -259,6 +275,7 @@ final as (
         cast(qty_end_e6 as hugeint) as qty_end_e6,
         cast(value_start_e6 as hugeint) as value_start_e6,
         cast(value_end_e6 as hugeint) as value_end_e6,
+        has_interleaved_reversal,
         fifo_max_event_id,
     from unioned
 

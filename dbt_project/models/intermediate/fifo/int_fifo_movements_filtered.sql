@@ -12,7 +12,7 @@ events as (
 
 ),
 
-filtered as (
+final as (
 
     select
         facility_id,
@@ -24,6 +24,7 @@ filtered as (
         reason_code,
         occurred_at,
         currency_code,
+        reverses_event_id,
         reversed_by_event_id,
         cast({{ to_e6('movement_qty') }} as bigint) as qty_e6,
         cast({{ to_e6('cost_delta_amount') }} as bigint) as value_e6,
@@ -44,4 +45,4 @@ filtered as (
 
 )
 
-select * from filtered
+select * from final

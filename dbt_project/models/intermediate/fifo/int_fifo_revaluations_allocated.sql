@@ -20,9 +20,13 @@ layers as (
         event_id as layer_id,
         in_before_e6 + fill_qty_e6 as layer_start_e6,
         in_before_e6 + qty_e6 as layer_end_e6,
+        layer_qty_e6,
         layer_value_e6,
+        -- a layer whose receipt is reversed later is open, untouched, until the reversal
+        fifo_role = 'cancelled' as is_reversed,
+        reversed_by_event_id,
     from movements
-    where fifo_role = 'inflow' and layer_qty_e6 > 0
+    where layer_qty_e6 > 0
 
 ),
 
@@ -88,14 +92,19 @@ allocations (facility_id, variant_id, step, layer_id, revaluation_e6) as (
                 from (
                     select
                         *,
-                        case when layer_id < revaluation_event_id
-                            then layer_end_e6
+                        case
+                            when layer_id > revaluation_event_id then 0
+                            when is_reversed and reversed_by_event_id < revaluation_event_id
+                                then 0
+                            when is_reversed then layer_qty_e6
+                            else layer_end_e6
                                 - greatest(layer_start_e6, least(layer_end_e6, out_before_e6))
-                            else 0
                         end as remaining_qty_e6,
-                        value_end_e6
-                            - greatest(value_start_e6, least(value_end_e6, out_value_before_e6))
-                            as remaining_value_e6,
+                        case
+                            when is_reversed then layer_value_e6 + revaluation_e6
+                            else value_end_e6
+                                - greatest(value_start_e6, least(value_end_e6, out_value_before_e6))
+                        end as remaining_value_e6,
                     from (
                         select
                             allocations.facility_id,
@@ -109,16 +118,24 @@ allocations (facility_id, variant_id, step, layer_id, revaluation_e6) as (
                             revaluations.out_value_before_e6,
                             layers.layer_start_e6,
                             layers.layer_end_e6,
-                            coalesce(sum(layers.layer_value_e6 + allocations.revaluation_e6) over (
-                                partition by allocations.facility_id, allocations.variant_id
-                                order by allocations.layer_id
-                                rows between unbounded preceding and 1 preceding
-                            ), 0) as value_start_e6,
-                            sum(layers.layer_value_e6 + allocations.revaluation_e6) over (
-                                partition by allocations.facility_id, allocations.variant_id
-                                order by allocations.layer_id
-                                rows between unbounded preceding and current row
-                            ) as value_end_e6,
+                            layers.layer_qty_e6,
+                            layers.layer_value_e6,
+                            layers.is_reversed,
+                            layers.reversed_by_event_id,
+                            -- the value axis holds the layers that are consumed, not the
+                            -- reversed ones
+                            coalesce(sum(layers.layer_value_e6 + allocations.revaluation_e6)
+                                filter (where not layers.is_reversed) over (
+                                    partition by allocations.facility_id, allocations.variant_id
+                                    order by allocations.layer_id
+                                    rows between unbounded preceding and 1 preceding
+                                ), 0) as value_start_e6,
+                            coalesce(sum(layers.layer_value_e6 + allocations.revaluation_e6)
+                                filter (where not layers.is_reversed) over (
+                                    partition by allocations.facility_id, allocations.variant_id
+                                    order by allocations.layer_id
+                                    rows between unbounded preceding and current row
+                                ), 0) as value_end_e6,
                         from allocations
                         inner join revaluations
                             on revaluations.facility_id = allocations.facility_id

@@ -1,10 +1,16 @@
 -- Sales channels: the ledger's closed list (ledger.vocabulary.Channel) with the reservation
--- defaults of SPEC L3.2; kept as a seed because the ledger has no channel table.
+-- defaults of SPEC L3.2 (the ledger keeps no channel table; a test holds the two lists together).
 with
 
 channels as (
 
-    select * from {{ ref('channels') }}
+    select * from (
+        values
+            ('pos', 'Point of sale', true, 5),
+            ('ecommerce', 'E-commerce', true, 15),
+            ('wholesale', 'Wholesale', false, 60),
+            ('marketplace', 'Marketplace', true, 15)
+    ) as channels (channel_id, channel_name, is_b2c, default_reserve_ttl_minutes)
 
 ),
 

@@ -46,7 +46,7 @@ new_scope as (
         facility_id,
         variant_id,
     from costed
-    where event_id > (select coalesce(max(event_id), 0) from previous)
+    where event_id > {{ high_water_mark('event_id') }}
 
 ),
 
@@ -57,7 +57,7 @@ scoped as (
     semi join new_scope
         on new_scope.facility_id = costed.facility_id
         and new_scope.variant_id = costed.variant_id
-    where costed.event_id > (select coalesce(max(event_id), 0) from previous)
+    where costed.event_id > {{ high_water_mark('event_id') }}
 
 ),
 

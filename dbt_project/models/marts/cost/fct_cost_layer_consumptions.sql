@@ -34,11 +34,11 @@ scope as (
         facility_id,
         variant_id,
     from movements
-    where event_id > (select coalesce(max(fifo_max_event_id), 0) from {{ this }})
+    where event_id > {{ high_water_mark('fifo_max_event_id') }}
 
 ),
 
-scoped as (
+scoped_movements as (
 
     select movements.*
     from movements
@@ -50,13 +50,23 @@ scoped as (
 
 {% else %}
 
-scoped as (
+scoped_movements as (
 
     select * from movements
 
 ),
 
 {% endif %}
+
+scoped as (
+
+    select
+        *,
+        -- the latest FIFO event this facility + SKU's consumptions were computed with
+        max(event_id) over (partition by facility_id, variant_id) as fifo_max_event_id,
+    from scoped_movements
+
+),
 
 -- every inflow and outflow starts an interval on the axis; -1 marks where the units end
 boundaries as (

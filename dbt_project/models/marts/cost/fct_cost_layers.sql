@@ -29,7 +29,7 @@ scope as (
         facility_id,
         variant_id,
     from layers
-    where fifo_max_event_id > (select coalesce(max(fifo_max_event_id), 0) from {{ this }})
+    where fifo_max_event_id > {{ high_water_mark('fifo_max_event_id') }}
 
 ),
 
@@ -79,6 +79,7 @@ final as (
         {{ from_e6('remaining_value_e6') }} as remaining_value_amount,
         is_reversed,
         remaining_qty_e6 <> 0 or remaining_value_e6 <> 0 as is_open,
+        has_interleaved_reversal,
         fifo_max_event_id,
     from scoped
 

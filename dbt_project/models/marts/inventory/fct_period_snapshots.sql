@@ -63,7 +63,7 @@ scope as (
             periods.starts_at as replace_from_at,
         from card
         inner join periods on periods.period_id = card.period_id
-        where card.event_id > (select max_event_id from watermark)
+        where card.event_id > {{ high_water_mark('max_event_id') }}
 
         union all
 
@@ -123,6 +123,19 @@ openings as (
 
 {% endif %}
 
+categorised as (
+
+    select
+        card.*,
+        {{ period_category(
+            'coalesce(card.reversed_event_kind, card.event_kind)',
+            'card.movement_qty',
+            'card.cost_delta_amount',
+        ) }} as period_category,
+    from card
+
+),
+
 movements as (
 
     select
@@ -142,7 +155,7 @@ movements as (
             as outbound_value_amount,
         sum(card.cost_delta_amount) filter (where card.period_category = 'adjustment')
             as adjustment_value_amount,
-    from card
+    from categorised as card
     inner join scope on scope.position_id = card.position_id
     inner join periods on periods.period_id = card.period_id
     where periods.starts_at >= scope.replace_from_at

@@ -9,11 +9,11 @@ source as (
 renamed as (
 
     select
-        facility || '/' || bin as bin_id,
-        facility as facility_id,
-        bin as bin_code,
-        zone as zone_code,
-        bin_kind,
+        cast(facility || '/' || bin as varchar) as bin_id,
+        cast(facility as varchar) as facility_id,
+        cast(bin as varchar) as bin_code,
+        cast(zone as varchar) as zone_code,
+        cast(bin_kind as varchar) as bin_kind,
 
     from source
 

@@ -9,12 +9,12 @@ source as (
 renamed as (
 
     select
-        facility as facility_id,
-        name as facility_name,
-        facility_type,
-        org as org_id,
-        currency as currency_code,
-        facility || '/' || default_bin as default_bin_id,
+        cast(facility as varchar) as facility_id,
+        cast(name as varchar) as facility_name,
+        cast(facility_type as varchar) as facility_type,
+        cast(org as varchar) as org_id,
+        cast(currency as varchar) as currency_code,
+        cast(facility || '/' || default_bin as varchar) as default_bin_id,
 
     from source
 

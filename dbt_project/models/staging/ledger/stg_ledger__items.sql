@@ -9,13 +9,13 @@ source as (
 renamed as (
 
     select
-        item as item_id,
-        name as item_name,
-        category as category_name,
-        costing_method,
-        is_lot_tracked,
-        is_serial_tracked,
-        shelf_life_days,
+        cast(item as varchar) as item_id,
+        cast(name as varchar) as item_name,
+        cast(category as varchar) as category_name,
+        cast(costing_method as varchar) as costing_method,
+        cast(is_lot_tracked as boolean) as is_lot_tracked,
+        cast(is_serial_tracked as boolean) as is_serial_tracked,
+        cast(shelf_life_days as integer) as shelf_life_days,
 
     from source
 

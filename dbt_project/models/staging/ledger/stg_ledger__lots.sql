@@ -9,10 +9,10 @@ source as (
 renamed as (
 
     select
-        sku || '/' || lot as lot_id,
-        sku as variant_id,
-        lot as lot_number,
-        expires_on as expires_on_date,
+        cast(sku || '/' || lot as varchar) as lot_id,
+        cast(sku as varchar) as variant_id,
+        cast(lot as varchar) as lot_number,
+        cast(expires_on as date) as expires_on_date,
 
     from source
 

@@ -9,10 +9,10 @@ source as (
 renamed as (
 
     select
-        party_code as party_id,
-        party_kind,
-        name as party_name,
-        currency as currency_code,
+        cast(party_code as varchar) as party_id,
+        cast(party_kind as varchar) as party_kind,
+        cast(name as varchar) as party_name,
+        cast(currency as varchar) as currency_code,
 
     from source
 

@@ -9,11 +9,11 @@ source as (
 renamed as (
 
     select
-        period as period_id,
-        starts_at,
-        ends_at,
-        status as period_status,
-        close_version,
+        cast(period as varchar) as period_id,
+        cast(starts_at as timestamp) as starts_at,
+        cast(ends_at as timestamp) as ends_at,
+        cast(status as varchar) as period_status,
+        cast(close_version as integer) as close_version,
 
     from source
 

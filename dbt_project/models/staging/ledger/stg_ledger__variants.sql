@@ -9,11 +9,11 @@ source as (
 renamed as (
 
     select
-        sku as variant_id,
-        item as item_id,
-        barcode,
-        uom as uom_code,
-        name as variant_name,
+        cast(sku as varchar) as variant_id,
+        cast(item as varchar) as item_id,
+        cast(barcode as varchar) as barcode,
+        cast(uom as varchar) as uom_code,
+        cast(name as varchar) as variant_name,
 
     from source
 
