@@ -133,7 +133,7 @@ def _inbound_fifo(
 ) -> None:
     layers = _layers(cp)
     left, value_left = qty, effect.delta
-    hole = layers[-1] if layers and layers[-1].remaining_qty < 0 else None
+    hole = open_hole(layers)
     if hole is not None:
         hole_units = min(qty, -hole.remaining_qty)
         part = share(effect.delta, hole_units, qty)
@@ -183,7 +183,7 @@ def _outbound_fifo(cp: CostPosition, qty: Decimal, opened_at: str, effect: CostE
         left -= taken
         last = layer.unit_cost
     if left > 0:
-        hole = layers[-1] if layers and layers[-1].remaining_qty < 0 else None
+        hole = open_hole(layers)
         if hole is None:
             cost = last if last is not None else ZERO
             hole = Layer(LayerId(None), cost, -left, ZERO, ZERO, opened_at, touched=True)
@@ -258,11 +258,15 @@ def undo(cp: CostPosition, qty: Decimal, delta: Decimal, entries: list[LayerEntr
         layer = entry.layer
         remaining = layer.remaining_qty - entry.qty
         valid = remaining <= 0 if layer.is_hole else 0 <= remaining <= layer.opened_qty
+        # Emptying a layer must take all its value: one revalued since it opened cannot be
+        # taken back alone (reverse the cost adjustment first).
+        if valid and not layer.is_hole and remaining == 0:
+            valid = layer.remaining_value - entry.value == 0
         if not valid:
             raise LedgerError(
                 "cost_layer_consumed",
-                f"reverses: cost layer {layer.layer_id} has been consumed since; reverse the "
-                "events that consumed it first",
+                f"reverses: cost layer {layer.layer_id} has been consumed or revalued since; "
+                "reverse those events first",
                 field="reverses",
             )
         layer.remaining_qty = remaining
@@ -278,6 +282,12 @@ def zero_stock_residue(cp: CostPosition) -> Decimal:
     if cp.qty == 0 and cp.value != 0 and cp.method is CostingMethod.MOVING_AVERAGE:
         return -cp.value
     return ZERO
+
+
+def open_hole(layers: list[Layer]) -> Layer | None:
+    """The negative-stock hole, wherever it stands: a reversal can reopen one behind a later
+    layer, and the next receipt must still fill it first."""
+    return next((layer for layer in layers if layer.remaining_qty < 0), None)
 
 
 def _layers(cp: CostPosition) -> list[Layer]:

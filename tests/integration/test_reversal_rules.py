@@ -230,3 +230,40 @@ def test_reversing_a_cost_adjustment_takes_a_finance_role(stock: Stock):
 
     reverse(stock, adjustment["event_id"], role="finance")
     assert stock.ledger.valuation("TEE-M", "DC1")["value"] == "50.00"
+
+
+def test_a_reopened_hole_behind_a_later_layer_is_filled_first(stock: Stock):
+    """Reversing the receipt that filled a negative-stock hole, after a later receipt opened a
+    layer, reopens the hole behind that layer; the next receipt must still fill it first."""
+    stock.receive("BOLT-8", "2", "1.00", facility="ST1")  # layer A: 2 worth 2.00
+    stock.issue("BOLT-8", "5", facility="ST1")  # A, then a hole of 3 at 1.00 (-3.00)
+    filling = stock.receive("BOLT-8", "3", "2.00", facility="ST1")  # 6.00, settlement -3.00
+    stock.receive("BOLT-8", "4", "3.00", facility="ST1")  # layer B: 4 worth 12.00
+    # the filling receipt's settlement is a cost adjustment: finance takes it back
+    reverse(stock, filling.event_ids[0], role="finance")
+    # the hole is back (-3, -3.00) before B: 1 unit worth 9.00 on hand
+    assert stock.ledger.valuation("BOLT-8", "ST1")["value"] == "9.00"
+
+    refill = stock.receive("BOLT-8", "3", "2.50", facility="ST1")  # 7.50 fills the hole
+    # the hole was booked at 3.00; the units cost 7.50: settlement 3.00 - 7.50 = -4.50
+    assert [(e["kind"], e["cost_delta"]) for e in refill.events] == [
+        ("receipt", "7.50"), ("cost_adjustment", "-4.50"),
+    ]  # fmt: skip
+    valuation = stock.ledger.valuation("BOLT-8", "ST1")
+    assert (valuation["qty"], valuation["value"]) == ("4", "12.00")  # 9.00 + 7.50 - 4.50
+    assert [(x["remaining_qty"], x["remaining_value"]) for x in valuation["layers"]] == [
+        ("4", "12.00")
+    ]
+
+
+def test_a_receipt_whose_layer_was_revalued_is_reversed_after_the_revaluation(stock: Stock):
+    stock.receive("BOLT-8", "5", "1.00")  # layer A: 5.00
+    second = stock.receive("BOLT-8", "5", "2.00")  # layer B: 10.00
+    freight = stock.post(kind="cost_adjustment", sku="BOLT-8", facility="DC1", amount="1.00",
+                         currency="EUR", reason_code="revaluation", comment="freight",
+                         role="finance")  # fmt: skip  # +0.50 on each layer by quantity
+    rejected_reversal(stock, second.event_ids[0], "cost_layer_consumed")
+    reverse(stock, freight.event_ids[0], role="finance")
+    reverse(stock, second.event_ids[0])
+    valuation = stock.ledger.valuation("BOLT-8", "DC1")
+    assert (valuation["qty"], valuation["value"]) == ("5", "5.00")
