@@ -25,37 +25,7 @@ revaluations as (
 
 ),
 
-{% if is_incremental() %}
-
-scope as (
-
-    select distinct
-        facility_id,
-        variant_id,
-    from movements
-    where event_id > {{ high_water_mark('fifo_max_event_id') }}
-
-),
-
-scoped_movements as (
-
-    select movements.*
-    from movements
-    semi join scope
-        on scope.facility_id = movements.facility_id
-        and scope.variant_id = movements.variant_id
-
-),
-
-{% else %}
-
-scoped_movements as (
-
-    select * from movements
-
-),
-
-{% endif %}
+{{ scoped_to_changes('movements', 'event_id', 'fifo_max_event_id', 'scoped_movements') }}
 
 scoped as (
 

@@ -21,37 +21,7 @@ layers as (
 
 ),
 
-{% if is_incremental() %}
-
-scope as (
-
-    select distinct
-        facility_id,
-        variant_id,
-    from layers
-    where fifo_max_event_id > {{ high_water_mark('fifo_max_event_id') }}
-
-),
-
-scoped as (
-
-    select layers.*
-    from layers
-    semi join scope
-        on scope.facility_id = layers.facility_id
-        and scope.variant_id = layers.variant_id
-
-),
-
-{% else %}
-
-scoped as (
-
-    select * from layers
-
-),
-
-{% endif %}
+{{ scoped_to_changes('layers', 'fifo_max_event_id', 'fifo_max_event_id', 'scoped') }}
 
 final as (
 
