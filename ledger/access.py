@@ -38,6 +38,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
 
 PERMISSIONS = frozenset({"cost_view", "finance_audit"})
 
+# Refusals by access control or an approval gate: attempts to get past a control, which the
+# audit trail keeps even though the refused write itself leaves nothing (L8.4).
+REFUSALS = frozenset({"forbidden", "approval_required", "self_approval"})
+
 
 @dataclass(frozen=True, slots=True)
 class Grant:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ledger import masterdata, periods, queries
-from ledger.access import Viewer
+from ledger.access import REFUSALS, Viewer
 from ledger.config import Config, config_version, load_config
 from ledger.errors import LedgerError
 from ledger.planner import plan
@@ -286,11 +286,6 @@ class Ledger:
         """Outbox messages after sequence `after`, in order: the extraction feed."""
         with self.store.read() as tx:
             return queries.outbox(tx, self.config(tx), after, limit)
-
-
-# Refusals by access control or an approval gate: attempts to get past a control, which the
-# audit trail keeps even though the posting itself writes nothing (L8.4).
-REFUSALS = frozenset({"forbidden", "approval_required", "self_approval"})
 
 
 def record_refusals(tx: Tx, refused: list[tuple[PostingRequest | LedgerError, LedgerError]]):

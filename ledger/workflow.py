@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ledger import timeutil
+from ledger.access import REFUSALS
 from ledger.config import Config
 from ledger.errors import LedgerError
 from ledger.masterdata import audit
@@ -135,8 +136,6 @@ def run(
     """Run `work` in one write transaction of `ledger`, retried whole on transient conflicts.
     A refusal by access control or an approval gate is kept in the audit trail (L8.4) while
     everything else of the attempt is rolled back."""
-    from ledger.api import REFUSALS
-
     try:
         return ledger.transact(lambda tx, session: work(Workflow(tx, session)))
     except LedgerError as error:
