@@ -43,10 +43,6 @@ def stored(moment: datetime) -> str:
     return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def from_stored(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 def now() -> datetime:
     return datetime.now(UTC)
 
