@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ledger import cli as ledger_cli
@@ -24,7 +25,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        return dispatch(parser().parse_args(argv))
+    except BrokenPipeError:
+        # the reader went away (`stockcard … | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def dispatch(args: argparse.Namespace) -> int:
     if args.command == "ledger":
         return ledger_cli.run(args)
     if args.command == "serve":
