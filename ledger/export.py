@@ -212,3 +212,23 @@ def state(store: Store) -> dict[str, tuple[tuple[str, ...], list[tuple[Any, ...]
             ),
             "layers": (LAYER_FIELDS, _convert(tx.all(LAYER_SQL), E6_COLUMNS["layers"])),
         }
+
+
+EVENT_TOTAL_FIELDS = ("facility", "kind", "month", "event_count", "qty", "cost_delta")
+EVENT_TOTAL_SQL = """
+select f.code, e.kind, substr(e.occurred_at, 1, 7), count(*), sum(e.qty_e6),
+       sum(coalesce(e.cost_delta_e6, 0))
+from stock_event e
+join facility f on f.facility_id = e.facility_id
+group by f.code, e.kind, substr(e.occurred_at, 1, 7)
+order by 1, 2, 3
+"""
+
+
+def event_totals(store: Store) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """Events per facility, kind and calendar month (`YYYY-MM` of occurred_at) with their summed
+    quantity and cost delta, computed by the ledger itself: what the quality stage checks the
+    warehouse's inputs against without copying every event."""
+    with store.read() as tx:
+        rows = tx.all(EVENT_TOTAL_SQL)
+    return EVENT_TOTAL_FIELDS, _convert([tuple(row) for row in rows], (4, 5))

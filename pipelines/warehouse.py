@@ -98,11 +98,29 @@ def invoke(args: list[str], warehouse: str | os.PathLike[str] | None = None) -> 
 
     started = time.perf_counter()
     with dbt_environment(warehouse_path(warehouse)):
-        outcome = dbtRunner().invoke(args)
+        try:
+            outcome = dbtRunner().invoke(args)
+        finally:
+            release_warehouse()
     seconds = round(time.perf_counter() - started, 3)
     nodes = [_node_result(result) for result in _results(outcome.result)]
     error = None if outcome.exception is None else str(outcome.exception)
     return BuildSummary(args[0], bool(outcome.success), seconds, nodes, error)
+
+
+def release_warehouse() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open after an in-process invocation.
+
+    DuckDB allows one writer per file, and a process holding it open keeps readers out: a
+    read-only connection (the quality stage, the dashboards, `stockcard sql`) fails until it is
+    released, in this process as in any other.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+        if environment is not None:
+            environment.close()
 
 
 @contextmanager
