@@ -1,0 +1,5 @@
+"""adjustments."""
+
+import streamlit as st
+
+st.title("adjustments")

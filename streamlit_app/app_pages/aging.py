@@ -1,0 +1,5 @@
+"""aging."""
+
+import streamlit as st
+
+st.title("aging")

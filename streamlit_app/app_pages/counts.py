@@ -1,0 +1,5 @@
+"""counts."""
+
+import streamlit as st
+
+st.title("counts")

@@ -1,0 +1,5 @@
+"""data_quality."""
+
+import streamlit as st
+
+st.title("data_quality")

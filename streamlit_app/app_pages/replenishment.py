@@ -1,0 +1,5 @@
+"""replenishment."""
+
+import streamlit as st
+
+st.title("replenishment")

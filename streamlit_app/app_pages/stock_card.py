@@ -1,0 +1,5 @@
+"""stock_card."""
+
+import streamlit as st
+
+st.title("stock_card")

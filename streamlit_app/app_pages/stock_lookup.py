@@ -1,0 +1,5 @@
+"""stock_lookup."""
+
+import streamlit as st
+
+st.title("stock_lookup")

@@ -1,0 +1,5 @@
+"""transfers."""
+
+import streamlit as st
+
+st.title("transfers")

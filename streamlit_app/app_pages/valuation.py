@@ -1,0 +1,5 @@
+"""valuation."""
+
+import streamlit as st
+
+st.title("valuation")

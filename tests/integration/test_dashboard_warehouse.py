@@ -1,0 +1,229 @@
+"""The known warehouse behind the dashboard tests: a small ledger arranged movement by movement,
+extracted and built for real, and the figures a person works out by hand from those movements.
+
+The other dashboard tests (AppTest pages, the browser test) read this warehouse; the tests here
+hold it to the hand-worked figures, so a page test that finds them on screen is meaningful.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from ledger import Ledger, counts, reservations, transfers
+from pipelines.extract import extract
+from pipelines.warehouse import build
+from tests.support import WORLD, Stock
+
+EXTRA_MASTER_DATA = [
+    {"type": "reason_code", "code": "lost_in_transit", "description": "Lost by the carrier",
+     "kinds": ["adjustment"]},
+    {"type": "reason_code", "code": "count_variance", "description": "Count variance",
+     "kinds": ["count_variance"]},
+]  # fmt: skip
+CONTROLLER = {"actor": "alice", "role": "inventory_controller"}
+KEEPER = {"actor": "sam", "role": "store_keeper"}
+
+# Hand-worked figures of the arranged movements (see `arrange`).
+# TEE-M (moving average) at DC1: 100 @ 4.00 in; 30 sold (wholesale) → 70 / 280.00; 2 shrink →
+# 68 / 272.00 at the end of September. 32 @ 5.00 in → 100 / 432.00 (average 4.32); 10 sold
+# (ecommerce) → 90 / 388.80; 20 shipped to ST1 → 70 / 302.40; count finds 69 → 69 / 298.08.
+# In transit: 20 / 86.40 shipped; 19 arrive at ST1 (82.08), 1 lost (4.32 written off).
+# ST1 sells 5 (pos) at 4.32 → 14 / 60.48.
+# BOLT-8 (FIFO) at DC1: 200 @ 0.10 in; 50 sold (wholesale) → 150 / 15.00.
+# RICE-KG at ST1: 10 kg @ 1.50 in on 2 October, all sold (pos) on the 8th → out of stock since.
+# MILK-1L (FIFO, lots) at DC1: lot M-OLD 4 @ 1.00 (expired 2026-09-30) and lot M-NEW 20 @ 1.00
+# (expires 2026-10-25); 5 of M-NEW sold (pos) → 15 + 4 on hand, 19.00.
+LAST_BUSINESS_DATE = "2026-10-20"
+SEPTEMBER_CLOSING_VALUE = Decimal("296.00")  # 272.00 TEE-M + 20.00 BOLT-8 + 4.00 MILK-1L
+OCTOBER_CLOSING_VALUE = Decimal("392.56")  # 298.08 + 60.48 ST1 + 15.00 + 19.00
+DC1_OCTOBER_CLOSING_VALUE = Decimal("332.08")  # 298.08 + 15.00 + 19.00
+ON_HAND = {  # facility → SKU → on hand at the end
+    "DC1": {"TEE-M": Decimal(69), "BOLT-8": Decimal(150), "MILK-1L": Decimal(19)},
+    "ST1": {"TEE-M": Decimal(14)},
+}
+EVENT_COUNT = 19  # 6 receipts, 6 issues, 1 shrink, 4 transfer legs (out/in twice), 1 loss, 1 count
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = """
+import importlib, pathlib
+module, _, name = {script!r}.rpartition(".")
+getattr(importlib.import_module(module), name)(pathlib.Path({directory!r}))
+"""
+_keys = itertools.count(1)
+
+
+def key(what: str) -> str:
+    return f"{what}-{next(_keys)}"
+
+
+def arrange(ledger: Ledger) -> None:
+    """Two months of a small retailer, through the ledger's own API and workflows."""
+    ledger.apply(WORLD + EXTRA_MASTER_DATA, actor="setup", role="sysadmin")
+    stock = Stock(ledger)
+    september(stock)
+    october_sales(stock)
+    transfer_to_store(ledger)
+    stock.issue("TEE-M", "5", facility="ST1", channel="pos", occurred_at="2026-10-14T12:00:00Z")
+    count_tees(ledger)
+    reservations.reserve(
+        ledger,
+        {"idempotency_key": key("reserve"), "sku": "TEE-M", "facility": "DC1", "qty": "5",
+         "channel": "ecommerce", **KEEPER,
+         "reference": {"document_type": "order", "document_id": "SO-9", "line": "1"}},
+        at="2026-10-20T12:00:00Z",
+    )  # fmt: skip
+
+
+def september(stock: Stock) -> None:
+    stock.receive("TEE-M", "100", "4.00", occurred_at="2026-09-02T08:00:00Z")
+    stock.receive("BOLT-8", "200", "0.10", occurred_at="2026-09-03T08:00:00Z")
+    stock.issue("TEE-M", "30", channel="wholesale", occurred_at="2026-09-10T10:00:00Z")
+    stock.receive(
+        "MILK-1L", "4", "1.00", bin="A2", lot="M-OLD", lot_expires_on="2026-09-30",
+        occurred_at="2026-09-15T08:00:00Z",
+    )  # fmt: skip
+    stock.post(
+        kind="adjustment", sku="TEE-M", facility="DC1", qty="-2", reason_code="shrink",
+        comment="missing after stock take", occurred_at="2026-09-20T10:00:00Z",
+    )  # fmt: skip
+
+
+def october_sales(stock: Stock) -> None:
+    stock.receive("TEE-M", "32", "5.00", occurred_at="2026-10-01T08:00:00Z")
+    stock.issue("TEE-M", "10", channel="ecommerce", occurred_at="2026-10-05T10:00:00Z")
+    stock.receive("RICE-KG", "10", "1.50", facility="ST1", occurred_at="2026-10-02T08:00:00Z")
+    stock.issue("BOLT-8", "50", channel="wholesale", occurred_at="2026-10-06T10:00:00Z")
+    stock.issue("RICE-KG", "10", facility="ST1", channel="pos", occurred_at="2026-10-08T12:00:00Z")
+    stock.receive(
+        "MILK-1L", "20", "1.00", bin="A2", lot="M-NEW", lot_expires_on="2026-10-25",
+        occurred_at="2026-10-15T08:00:00Z",
+    )  # fmt: skip
+    stock.issue("MILK-1L", "5", bin="A2", channel="pos", occurred_at="2026-10-18T10:00:00Z")
+
+
+def transfer_to_store(ledger: Ledger) -> None:
+    """20 TEE-M from DC1 to ST1: shipped on the 10th, 19 arrive on the 12th and 1 is lost."""
+    lines = [{"sku": "TEE-M", "qty": "20"}]
+    requested = transfers.request_transfer(
+        ledger,
+        {**CONTROLLER, "idempotency_key": key("request"), "source": "DC1",
+         "destination": "ST1", "lines": lines},
+    )  # fmt: skip
+    transfer_id = requested["transfer_id"]
+    transfers.submit_transfer(
+        ledger, {**CONTROLLER, "idempotency_key": key("submit"), "transfer_id": transfer_id}
+    )
+    shipped = transfers.ship_transfer(
+        ledger,
+        {**CONTROLLER, "idempotency_key": key("ship"), "transfer_id": transfer_id,
+         "occurred_at": "2026-10-10T10:00:00Z", "lines": lines, "carrier": "DHL"},
+    )  # fmt: skip
+    lost = {"type": "lost", "sku": "TEE-M", "qty": "1", "reason_code": "lost_in_transit",
+            "comment": "carrier claim CL-1"}  # fmt: skip
+    transfers.receive_shipment(
+        ledger,
+        {**CONTROLLER, "idempotency_key": key("receive"),
+         "shipment_id": shipped["shipment"]["shipment_id"], "occurred_at": "2026-10-12T09:00:00Z",
+         "lines": [{"sku": "TEE-M", "qty": "19"}], "exceptions": [lost]},
+    )  # fmt: skip
+
+
+def count_tees(ledger: Ledger) -> None:
+    """A cycle count of TEE-M in A1 finds 69 of 70: within DC1's tolerance, no recount."""
+    counts.set_tolerance(
+        ledger, {"actor": "setup", "role": "sysadmin", "facility": "DC1", "max_qty": "2",
+                 "max_pct": "5"},
+    )  # fmt: skip
+    sheet = counts.start_count(
+        ledger,
+        {**KEEPER, "idempotency_key": key("start"), "facility": "DC1", "bins": ["A1"],
+         "skus": ["TEE-M"]},
+    )  # fmt: skip
+    counts.record_count(
+        ledger,
+        {**KEEPER, "idempotency_key": key("count"), "session": sheet["session"],
+         "counts": [{"line": 1, "qty": "69"}]},
+    )  # fmt: skip
+    counts.finalise_count(
+        ledger,
+        {"actor": "ian", "role": "inventory_controller", "idempotency_key": key("final"),
+         "session": sheet["session"], "comment": "cycle count A1",
+         "occurred_at": "2026-10-20T18:00:00Z"},
+    )  # fmt: skip
+
+
+def build_known_warehouse(directory: Path) -> Path:
+    """Arrange the ledger in `directory`, extract it and build every model; the DuckDB path."""
+    warehouse = directory / "warehouse.duckdb"
+    with Ledger.open(f"sqlite:///{directory / 'ledger.sqlite'}") as ledger:
+        ledger.init()
+        arrange(ledger)
+        extract(ledger.store, warehouse)
+    summary = build(warehouse)
+    if not summary.success:
+        failed = [(node.unique_id, node.message) for node in summary.failed()]
+        raise AssertionError(f"the known warehouse did not build: {summary.error} {failed}")
+    return warehouse
+
+
+def known_warehouse(factory: pytest.TempPathFactory) -> Path:
+    """The known warehouse, built once per test session and shared by every dashboard test.
+
+    It is built in a child process, as the pipeline builds it beside a running dashboard: dbt
+    keeps its DuckDB connection open in the process that ran it, and DuckDB refuses a read-only
+    connection to a file the same process holds open for writing.
+    """
+    directory = factory.getbasetemp() / "known-warehouse"
+    if not (directory / "built").exists():
+        directory.mkdir(exist_ok=True)
+        script = f"{build_known_warehouse.__module__}.build_known_warehouse"
+        done = subprocess.run(
+            [sys.executable, "-c", BUILD_SCRIPT.format(script=script, directory=str(directory))],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise AssertionError(f"the known warehouse did not build:\n{done.stderr[-4000:]}")
+        (directory / "built").touch()
+    return directory / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return known_warehouse(tmp_path_factory)
+
+
+def rows(warehouse: Path, sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_the_known_warehouse_holds_the_hand_worked_balances(warehouse: Path):
+    on_hand = rows(
+        warehouse,
+        "select facility_id, variant_id, sum(on_hand_qty) from marts.rpt_stock_as_of "
+        "where facility_id <> 'TRANSIT' group by all having sum(on_hand_qty) <> 0",
+    )
+    assert {(f, s): q for f, s, q in on_hand} == {
+        (facility, sku): qty for facility, skus in ON_HAND.items() for sku, qty in skus.items()
+    }
+    assert rows(warehouse, "select count(*) from marts.fct_stock_card") == [(EVENT_COUNT,)]
+
+
+def test_the_known_warehouse_closes_each_month_at_the_hand_worked_value(warehouse: Path):
+    closing = rows(
+        warehouse,
+        "select period_id, sum(closing_value_amount) from marts.fct_period_snapshots "
+        "where is_owned and period_id <= '2026-10' group by all order by 1",
+    )
+    assert closing == [("2026-09", SEPTEMBER_CLOSING_VALUE), ("2026-10", OCTOBER_CLOSING_VALUE)]
+    assert rows(warehouse, "select max(occurred_date)::varchar from marts.fct_stock_card") == [
+        (LAST_BUSINESS_DATE,)
+    ]
