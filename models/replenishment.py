@@ -264,11 +264,15 @@ def transfer_totals(transfers: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def with_order(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """At or below the reorder point (after suggested transfers), order up to the order-up-to
-    level: raised to the MOQ, rounded up to case packs (whole units without one), and cut back
-    to case packs that fit the capacity — to nothing when the MOQ no longer fits."""
+    """At or below the reorder point (before or after the suggested transfers), order what the
+    transfers leave short of the order-up-to level: raised to the MOQ, rounded up to case packs
+    (whole units without one), and cut back to case packs that fit the capacity — to nothing
+    when the MOQ no longer fits."""
     after = pl.col("position_after_transfers_qty")
-    due = (after <= pl.col("reorder_point_qty")) & (pl.col("order_up_to_qty") > after)
+    # reaching the reorder point triggers the replenishment: for a destination, before the
+    # transfers that start to fill it (the vendor buys the rest); for a source, after them
+    lowest = pl.min_horizontal("inventory_position_qty", "position_after_transfers_qty")
+    due = (lowest <= pl.col("reorder_point_qty")) & (pl.col("order_up_to_qty") > after)
     step = pl.coalesce(pl.col("case_pack_qty"), pl.lit(1, QTY))
     moq = pl.col("moq_qty").fill_null(ZERO)
     frame = frame.with_columns(
