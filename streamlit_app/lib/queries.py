@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -302,4 +303,348 @@ def unreconciled(f: Filters) -> pd.DataFrame:
         order by facility_id, variant_id
         """,
         f.params(),
+    )
+
+
+# -- stock lookup and stock card ----------------------------------------------------------------
+
+
+def find_variants(text: str) -> pd.DataFrame:
+    """The variant whose SKU or barcode is exactly `text` (any case), else those whose SKU, name
+    or barcode contains it."""
+    return fetch(
+        """
+        select variant_id, variant_name, barcode, uom_code, category_name,
+               (lower(variant_id) = lower($text) or barcode = $text) as is_exact
+        from marts.dim_variants
+        where lower(variant_id) = lower($text) or barcode = $text
+           or contains(lower(variant_id), lower($text))
+           or contains(lower(coalesce(variant_name, '')), lower($text))
+           or contains(coalesce(barcode, ''), $text)
+        order by is_exact desc, variant_id
+        limit 50
+        """,
+        {"text": text.strip()},
+    )
+
+
+def positions_as_of(sku: str, as_of: date) -> pd.DataFrame:
+    """Every position of the SKU at every facility at the end of a business date (the
+    warehouse's `stock_as_of` macro); quantities only."""
+    return fetch(
+        """
+        select s.facility_id, f.facility_name, f.facility_type, p.bin_code, p.lot_number,
+               s.bucket, s.owner_id, s.is_owned, s.on_hand_qty, s.last_movement_at
+        from marts.stock_as_of($as_of::timestamp) s
+        join marts.dim_facilities f using (facility_id)
+        join marts.dim_positions p using (position_id)
+        where s.variant_id = $sku
+        order by f.is_in_transit, s.facility_id, p.bin_code, p.lot_number, s.bucket
+        """,
+        {"sku": sku, "as_of": end_of(as_of)},
+    )
+
+
+def facilities_of(sku: str) -> tuple[str, ...]:
+    return column(
+        fetch(
+            "select distinct facility_id from marts.fct_stock_card where variant_id = $sku "
+            "order by 1",
+            {"sku": sku},
+        )
+    )
+
+
+def stock_card(sku: str, facility: str, f: Filters) -> pd.DataFrame:
+    """The stock card of a facility + SKU in business-time order with its running balances
+    (quantities; values are on the valuation page)."""
+    return fetch(
+        f"""
+        select c.occurred_at, c.event_id, c.event_kind, c.reversed_event_kind, c.reason_code,
+               c.channel_id, p.bin_code, p.lot_number, c.bucket, c.owner_id, c.movement_qty,
+               c.running_qty as position_running_qty, c.facility_running_qty,
+               c.facility_available_running_qty, c.reverses_event_id, c.period_id
+        from marts.fct_stock_card c
+        join marts.dim_positions p using (position_id)
+        where c.variant_id = $sku and c.facility_id = $facility
+          and {f.condition(facility=None, sku=None, day="c.occurred_date")}
+        order by c.facility_sequence
+        """,
+        {**f.params(), "sku": sku, "facility": facility},
+    )
+
+
+def stock_card_totals(sku: str, facility: str, f: Filters) -> dict[str, Decimal]:
+    """Opening (before the first date), in, out and closing (at the last date) of a facility +
+    SKU over the chosen dates."""
+    within = f.condition(facility=None, sku=None, day="occurred_date")
+    before = "occurred_date < $date_from" if f.date_from else "false"
+    found = fetch(
+        f"""
+        select coalesce(sum(movement_qty) filter (where {before}), 0) as opening_qty,
+               coalesce(sum(movement_qty) filter (where {within} and movement_qty > 0), 0)
+                   as in_qty,
+               coalesce(-sum(movement_qty) filter (where {within} and movement_qty < 0), 0)
+                   as out_qty,
+               coalesce(sum(movement_qty) filter (where {before} or ({within})), 0)
+                   as closing_qty
+        from marts.fct_stock_card
+        where variant_id = $sku and facility_id = $facility
+        """,
+        {**f.params(), "sku": sku, "facility": facility},
+    )
+    return {name: Decimal(value) for name, value in found.iloc[0].items()}
+
+
+def stock_by_facility(sku: str, as_of: date) -> pd.DataFrame:
+    """Per facility: on hand (every bin, lot, bucket and owner), each bucket, and how much of it
+    is consigned (vendor-owned), at the end of a business date."""
+    return fetch(
+        """
+        select s.facility_id, f.facility_name,
+               sum(s.on_hand_qty) as on_hand_qty,
+               coalesce(sum(s.on_hand_qty) filter (where s.bucket = 'available'), 0)
+                   as available_qty,
+               coalesce(sum(s.on_hand_qty) filter (where s.bucket = 'quarantine'), 0)
+                   as quarantine_qty,
+               coalesce(sum(s.on_hand_qty) filter (where s.bucket = 'damaged'), 0)
+                   as damaged_qty,
+               coalesce(sum(s.on_hand_qty) filter (where s.bucket = 'in_transit'), 0)
+                   as in_transit_qty,
+               coalesce(sum(s.on_hand_qty) filter (where not s.is_owned), 0) as consigned_qty
+        from marts.stock_as_of($as_of::timestamp) s
+        join marts.dim_facilities f using (facility_id)
+        where s.variant_id = $sku
+        group by all
+        order by any_value(f.is_in_transit), s.facility_id
+        """,
+        {"sku": sku, "as_of": end_of(as_of)},
+    )
+
+
+# -- adjustments and shrink ---------------------------------------------------------------------
+
+
+def adjustment_trend(f: Filters) -> pd.DataFrame:
+    """Adjustments and count variances by reason and month (a reversal with what it reverses)."""
+    return fetch(
+        f"""
+        select month_start_date, facility_id, reason_code, reason_description, event_kind,
+               event_count, increase_qty, decrease_qty, net_qty, net_value_amount, currency_code
+        from marts.rpt_adjustment_trend
+        where {f.condition(sku=None, month="month_start_date")}
+        order by month_start_date, facility_id, reason_code
+        """,
+        f.params(),
+    )
+
+
+def shrinkage(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select month_start_date, facility_id, variant_id, adjustment_count, shrink_qty,
+               shrink_value_amount, shrink_rate, currency_code
+        from marts.rpt_shrinkage
+        where {f.condition(month="month_start_date")}
+        order by month_start_date, facility_id, variant_id
+        """,
+        f.params(),
+    )
+
+
+def adjustment_events(f: Filters) -> pd.DataFrame:
+    """Every adjustment and count variance (and their reversals), quantities only."""
+    return fetch(
+        f"""
+        select c.occurred_at, c.event_id, c.facility_id, c.variant_id, p.bin_code,
+               p.lot_number, c.bucket, c.event_kind, c.reversed_event_kind,
+               coalesce(c.reason_code, r.reason_code) as reason_code, c.movement_qty
+        from marts.fct_stock_card c
+        join marts.dim_positions p using (position_id)
+        left join marts.fct_stock_card r on r.event_id = c.reverses_event_id
+        where (c.event_kind in {ADJUSTMENT_KINDS} or c.reversed_event_kind in {ADJUSTMENT_KINDS})
+          and {f.condition(facility="c.facility_id", sku="c.variant_id", day="c.occurred_date")}
+        order by c.occurred_at desc, c.event_id desc
+        """,
+        f.params(),
+    )
+
+
+# -- aging and expiry ---------------------------------------------------------------------------
+
+
+def aging(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select as_of_date, facility_id, variant_id, age_bucket_number, age_bucket, aging_method,
+               on_hand_qty, oldest_received_date
+        from marts.rpt_inventory_aging
+        where {f.condition()}
+        order by facility_id, variant_id, age_bucket_number
+        """,
+        f.params(),
+    )
+
+
+def expiry(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select as_of_date, facility_id, variant_id, lot_number, expires_on_date, days_to_expiry,
+               expiry_status, on_hand_qty, available_qty
+        from marts.rpt_expiry_risk
+        where {f.condition()}
+        order by expires_on_date, facility_id, variant_id
+        """,
+        f.params(),
+    )
+
+
+def fefo(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select month_start_date, facility_id, variant_id, lot_issue_count,
+               compliant_issue_count, non_compliant_qty, fefo_compliance_rate
+        from marts.rpt_fefo_compliance
+        where {f.condition()}
+        order by month_start_date, facility_id, variant_id
+        """,
+        f.params(),
+    )
+
+
+def lot_issues_out_of_order(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select occurred_at, event_id, facility_id, variant_id, lot_id, expires_on_date,
+               issued_qty, fefo_lot_id, fefo_expires_on_date
+        from marts.fct_lot_issues
+        where not is_fefo_compliant and {f.condition(day="occurred_date")}
+        order by occurred_at desc
+        """,
+        f.params(),
+    )
+
+
+# -- valuation ----------------------------------------------------------------------------------
+
+
+def value_by_category(f: Filters) -> pd.DataFrame:
+    """Owned stock at cost at the end of the chosen period, per facility and category."""
+    return fetch(
+        f"""
+        select s.facility_id, v.category_name, s.currency_code,
+               sum(s.closing_qty) as closing_qty,
+               sum(s.closing_value_amount) as closing_value_amount
+        from marts.fct_period_snapshots s
+        join marts.dim_variants v using (variant_id)
+        where s.is_owned and s.period_id = $period
+          and {f.condition(facility="s.facility_id", sku="s.variant_id")}
+        group by all
+        having sum(s.closing_qty) <> 0 or sum(s.closing_value_amount) <> 0
+        order by s.facility_id, v.category_name
+        """,
+        f.params(),
+    )
+
+
+def valuation_positions(f: Filters) -> pd.DataFrame:
+    """Per facility + SKU at the end of the chosen period: owned quantity, value, unit cost."""
+    return fetch(
+        f"""
+        select s.facility_id, s.variant_id, v.costing_method, s.currency_code,
+               sum(s.closing_qty) as closing_qty,
+               sum(s.closing_value_amount) as closing_value_amount,
+               case when sum(s.closing_qty) <> 0
+                    then round(sum(s.closing_value_amount) / sum(s.closing_qty), 6) end
+                   as unit_cost_amount
+        from marts.fct_period_snapshots s
+        join marts.dim_variants v using (variant_id)
+        where s.is_owned and s.period_id = $period
+          and {f.condition(facility="s.facility_id", sku="s.variant_id")}
+        group by all
+        having sum(s.closing_qty) <> 0 or sum(s.closing_value_amount) <> 0
+        order by s.facility_id, s.variant_id
+        """,
+        f.params(),
+    )
+
+
+def cost_history(sku: str, facility: str) -> pd.DataFrame:
+    return fetch(
+        """
+        select occurred_at, event_id, event_kind, reason_code, movement_qty, cost_delta_amount,
+               cost_qty_after, cost_value_after_amount, avg_cost_after_amount, currency_code
+        from marts.fct_average_cost_history
+        where variant_id = $sku and facility_id = $facility
+        order by event_id
+        """,
+        {"sku": sku, "facility": facility},
+    )
+
+
+def cost_layers(sku: str, facility: str) -> pd.DataFrame:
+    return fetch(
+        """
+        select layer_id, layer_kind, opened_at, opened_event_kind, unit_cost_amount, opened_qty,
+               issued_qty, reversed_qty, remaining_qty, remaining_value_amount,
+               revaluation_amount, is_open, currency_code
+        from marts.fct_cost_layers
+        where variant_id = $sku and facility_id = $facility
+        order by opened_at, layer_id
+        """,
+        {"sku": sku, "facility": facility},
+    )
+
+
+def layer_consumptions(sku: str, facility: str) -> pd.DataFrame:
+    return fetch(
+        """
+        select occurred_at, event_id, event_kind, layer_id, layer_opened_at,
+               layer_unit_cost_amount, consumed_qty, consumed_value_amount, currency_code
+        from marts.fct_cost_layer_consumptions
+        where variant_id = $sku and facility_id = $facility
+        order by occurred_at, event_id, layer_id
+        """,
+        {"sku": sku, "facility": facility},
+    )
+
+
+def valued_positions() -> pd.DataFrame:
+    """Facility + SKUs with owned cost history, for the valuation drill-down."""
+    return fetch(
+        """
+        select distinct facility_id, variant_id, costing_method
+        from marts.fct_average_cost_history
+        order by facility_id, variant_id
+        """
+    )
+
+
+# -- data quality -------------------------------------------------------------------------------
+
+
+def reconciliation(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select facility_id, variant_id, warehouse_qty, ledger_qty, difference_qty,
+               warehouse_value_amount, ledger_value_amount, difference_value_amount,
+               currency_code, is_reconciled, is_extract_consistent, high_water_event_id
+        from marts.rpt_ledger_reconciliation
+        where {f.condition()}
+        order by is_reconciled, facility_id, variant_id
+        """,
+        f.params(),
+    )
+
+
+def extract_runs() -> pd.DataFrame:
+    return fetch(
+        """
+        select extracted_at, is_full_refresh, events_extracted, high_water_event_id,
+               is_state_consistent
+        from raw.extract_runs
+        order by extracted_at desc
+        limit 50
+        """,
+        needs=("raw.extract_runs",),
     )
