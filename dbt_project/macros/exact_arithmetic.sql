@@ -44,3 +44,9 @@
 {% macro exact_ratio(numerator, denominator) -%}
     {{ from_e6(div_half_up(to_e6(numerator) ~ " * 1000000", to_e6(denominator))) }}
 {%- endmacro %}
+
+{#- the mean of a decimal(18, 6) column as decimal(18, 6), exact to six places (avg() would
+    go through DOUBLE); null without values -#}
+{% macro exact_avg(expression) -%}
+    {{ from_e6(div_half_up("sum(" ~ to_e6(expression) ~ ")", "count(" ~ expression ~ ")")) }}
+{%- endmacro %}
