@@ -44,7 +44,8 @@ def table(
     if frame.empty:
         st.caption(empty)
         return
-    st.dataframe(frame, hide_index=True, column_config=dict(column_config or {}))
+    labels = {name: label(name) for name in frame.columns}
+    st.dataframe(frame, hide_index=True, column_config={**labels, **(column_config or {})})
     st.download_button(
         "Download CSV",
         data=frame.to_csv(index=False).encode(),
@@ -54,6 +55,37 @@ def table(
         icon=":material/download:",
         on_click="ignore",
     )
+
+
+LABELS = {
+    "variant_id": "SKU",
+    "event_id": "Event",
+    "event_kind": "Kind",
+    "reversed_event_kind": "Reverses a",
+    "reverses_event_id": "Reverses event",
+    "occurred_at": "Business time",
+    "month_start_date": "Month",
+    "period_id": "Period",
+    "bin_code": "Bin",
+    "lot_number": "Lot",
+    "reason_code": "Reason",
+    "movement_qty": "Qty",
+    "position_running_qty": "Position balance",
+    "facility_running_qty": "On hand after",
+    "facility_available_running_qty": "Available after",
+    "is_owned": "Owned",
+    "as_of_date": "As of",
+}
+
+
+def label(column: str) -> str:
+    """A column's heading: `on_hand_qty` → On hand, `shrink_value_amount` → Shrink value.
+    CSV downloads keep the warehouse's column names."""
+    if column in LABELS:
+        return LABELS[column]
+    words = column.removesuffix("_id").removesuffix("_qty").removesuffix("_amount")
+    words = words.removeprefix("is_").replace("_", " ")
+    return words[:1].upper() + words[1:]
 
 
 def slug(name: str) -> str:

@@ -360,10 +360,10 @@ def stock_card(sku: str, facility: str, f: Filters) -> pd.DataFrame:
     (quantities; values are on the valuation page)."""
     return fetch(
         f"""
-        select c.occurred_at, c.event_id, c.event_kind, c.reversed_event_kind, c.reason_code,
-               c.channel_id, p.bin_code, p.lot_number, c.bucket, c.owner_id, c.movement_qty,
-               c.running_qty as position_running_qty, c.facility_running_qty,
-               c.facility_available_running_qty, c.reverses_event_id, c.period_id
+        select c.occurred_at, c.event_kind, c.reason_code, c.channel_id, c.movement_qty,
+               c.facility_running_qty, c.facility_available_running_qty, p.bin_code,
+               p.lot_number, c.bucket, c.owner_id, c.running_qty as position_running_qty,
+               c.event_id, c.reversed_event_kind, c.reverses_event_id, c.period_id
         from marts.fct_stock_card c
         join marts.dim_positions p using (position_id)
         where c.variant_id = $sku and c.facility_id = $facility
