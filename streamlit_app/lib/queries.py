@@ -648,3 +648,169 @@ def extract_runs() -> pd.DataFrame:
         """,
         needs=("raw.extract_runs",),
     )
+
+
+# -- transfers ----------------------------------------------------------------------------------
+
+# The lifecycle's stages in order; a transfer's status tells the furthest stage it reached.
+TRANSFER_STAGES = ("requested", "submitted", "shipped", "receipt started", "completed")
+STATUS_RANK = {
+    "draft": 1, "pending_approval": 1, "cancelled": 1, "submitted": 2, "shipping": 3,
+    "receiving": 4, "received": 5, "received_with_exceptions": 5,
+}  # fmt: skip
+
+
+def on_lane(f: Filters, source: str = "source_facility_id") -> str:
+    """A transfer belongs to a facility that is its source or its destination."""
+    if not f.facilities:
+        return "true"
+    destination = source.replace("source", "destination")
+    return f"(list_contains($facilities, {source}) or list_contains($facilities, {destination}))"
+
+
+def transfer_totals(f: Filters) -> pd.DataFrame:
+    """Open transfers, shipments in transit and overdue, on-time and short-ship counts."""
+    return fetch(
+        f"""
+        select count(*) as transfer_count,
+               count(*) filter (where is_open) as open_transfer_count,
+               count(*) filter (where transfer_status = 'pending_approval')
+                   as pending_approval_count,
+               count(*) filter (where is_completed) as completed_transfer_count,
+               count(*) filter (where is_on_time) as on_time_transfer_count,
+               count(*) filter (where is_completed and is_short_shipped)
+                   as short_shipped_transfer_count,
+               coalesce(sum(in_transit_shipment_count), 0) as in_transit_shipment_count,
+               coalesce(sum(overdue_shipment_count), 0) as overdue_shipment_count,
+               coalesce(sum(in_transit_qty), 0) as in_transit_qty,
+               avg(lead_time_hours) as avg_lead_time_hours
+        from marts.fct_transfers
+        where {on_lane(f)}
+        """,
+        f.params(),
+        needs=("marts.fct_transfers",),
+    )
+
+
+def transfer_funnel(f: Filters) -> pd.DataFrame:
+    """How many transfers reached each stage of the lifecycle (a received transfer has been
+    requested, submitted, shipped and received); cancelled ones stop at requested."""
+    ranks = " ".join(f"when '{status}' then {rank}" for status, rank in STATUS_RANK.items())
+    stages = ", ".join(
+        f"({number}, '{stage}')" for number, stage in enumerate(TRANSFER_STAGES, start=1)
+    )
+    return fetch(
+        f"""
+        with ranked as (
+            select case transfer_status {ranks} end as status_rank
+            from marts.fct_transfers
+            where {on_lane(f)}
+        ),
+        stages(stage_number, stage) as (values {stages})
+        select s.stage_number, s.stage,
+               count(r.status_rank) as transfer_count
+        from stages s
+        left join ranked r on r.status_rank >= s.stage_number
+        group by all
+        order by s.stage_number
+        """,
+        f.params(),
+        needs=("marts.fct_transfers",),
+    )
+
+
+def transfer_statuses(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select transfer_status, count(*) as transfer_count, sum(requested_qty) as requested_qty,
+               sum(shipped_qty) as shipped_qty, sum(received_qty) as received_qty
+        from marts.fct_transfers
+        where {on_lane(f)}
+        group by all
+        order by transfer_count desc, transfer_status
+        """,
+        f.params(),
+        needs=("marts.fct_transfers",),
+    )
+
+
+def lead_time_distribution(f: Filters, basis: str) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select lead_time_bucket_number, lead_time_bucket, sum(sample_count) as sample_count,
+               sum(on_time_count) as on_time_count
+        from marts.rpt_transfer_lead_times
+        where lead_time_basis = $basis and {on_lane(f)}
+        group by all
+        order by lead_time_bucket_number
+        """,
+        {**f.params(), "basis": basis},
+        needs=("marts.rpt_transfer_lead_times",),
+    )
+
+
+def lanes(f: Filters) -> pd.DataFrame:
+    """Per source → destination pair: transfers, quantities and exceptions."""
+    return fetch(
+        f"""
+        select source_facility_id, destination_facility_id, transfer_count,
+               open_transfer_count, completed_transfer_count, on_time_transfer_count,
+               avg_lead_time_hours, shipped_qty, received_qty, exception_qty, in_transit_qty
+        from marts.rpt_transfer_summary
+        where summary_level = 'lane' and {on_lane(f)}
+        order by source_facility_id, destination_facility_id
+        """,
+        f.params(),
+        needs=("marts.rpt_transfer_summary",),
+    )
+
+
+def shipments(f: Filters) -> pd.DataFrame:
+    """Every shipment with its status and exceptions, those needing attention first."""
+    return fetch(
+        f"""
+        select shipment_id, transfer_id, shipment_no, source_facility_id,
+               destination_facility_id, shipment_status, carrier, shipped_at, received_at,
+               shipped_qty, received_qty, short_qty, damaged_qty, lost_qty, misrouted_qty,
+               in_transit_qty, exception_count, short_exception_count, damaged_exception_count,
+               lost_exception_count, misrouted_exception_count, lead_time_hours,
+               expected_lead_time_hours, is_on_time, in_transit_hours, is_overdue
+        from marts.fct_transfer_shipments
+        where {on_lane(f)} and {f.condition(facility=None, sku=None, day="shipped_at::date")}
+        order by is_overdue desc, exception_count desc, shipped_at desc
+        """,
+        f.params(),
+        needs=("marts.fct_transfer_shipments",),
+    )
+
+
+def transfer_volumes(f: Filters, grain: str) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select period_start_date, sum(requested_qty) as requested_qty,
+               sum(shipped_qty) as shipped_qty, sum(received_qty) as received_qty
+        from marts.rpt_transfer_volumes
+        where date_grain = $grain and {on_lane(f)}
+          and {f.condition(facility=None, sku=None, month="period_start_date")}
+        group by all
+        order by period_start_date
+        """,
+        {**f.params(), "grain": grain},
+        needs=("marts.rpt_transfer_volumes",),
+    )
+
+
+def transfer_performance(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select month_start_date, source_facility_id, destination_facility_id,
+               completed_transfer_count, on_time_transfer_count, on_time_rate,
+               short_shipped_transfer_count, short_ship_rate, avg_lead_time_hours,
+               expected_lead_time_hours, lead_time_source, approved_qty, received_qty, fill_rate
+        from marts.rpt_transfer_performance
+        where {on_lane(f)} and {f.condition(facility=None, sku=None, month="month_start_date")}
+        order by month_start_date, source_facility_id, destination_facility_id
+        """,
+        f.params(),
+        needs=("marts.rpt_transfer_performance",),
+    )

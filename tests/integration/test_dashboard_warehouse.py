@@ -27,6 +27,7 @@ EXTRA_MASTER_DATA = [
      "kinds": ["adjustment"]},
     {"type": "reason_code", "code": "count_variance", "description": "Count variance",
      "kinds": ["count_variance"]},
+    {"type": "approval_policy", "transfer_value_threshold": "200"},
 ]  # fmt: skip
 CONTROLLER = {"actor": "alice", "role": "inventory_controller"}
 KEEPER = {"actor": "sam", "role": "store_keeper"}
@@ -37,19 +38,25 @@ KEEPER = {"actor": "sam", "role": "store_keeper"}
 # (ecommerce) → 90 / 388.80; 20 shipped to ST1 → 70 / 302.40; count finds 69 → 69 / 298.08.
 # In transit: 20 / 86.40 shipped; 19 arrive at ST1 (82.08), 1 lost (4.32 written off).
 # ST1 sells 5 (pos) at 4.32 → 14 / 60.48.
-# BOLT-8 (FIFO) at DC1: 200 @ 0.10 in; 50 sold (wholesale) → 150 / 15.00.
+# BOLT-8 (FIFO) at DC1: 200 @ 0.10 in; 50 sold (wholesale) → 150 / 15.00; 30 shipped to ST1
+# on the 16th and still in transit → DC1 120 / 12.00, in transit 30 / 3.00. A count finds 110
+# of the 120: beyond tolerance, waiting for a recount. ST1 asks for 50 TEE-M (216.00 at 4.32):
+# over the 200 threshold, the transfer waits for approval.
 # RICE-KG at ST1: 10 kg @ 1.50 in on 2 October, all sold (pos) on the 8th → out of stock since.
 # MILK-1L (FIFO, lots) at DC1: lot M-OLD 4 @ 1.00 (expired 2026-09-30) and lot M-NEW 20 @ 1.00
 # (expires 2026-10-25); 5 of M-NEW sold (pos) → 15 + 4 on hand, 19.00.
 LAST_BUSINESS_DATE = "2026-10-20"
+# Workflow marts judge "now" (in transit, overdue, pending) at the end of the last business day.
+WORKFLOW_AS_OF = "2026-10-20 23:59:59"
 SEPTEMBER_CLOSING_VALUE = Decimal("296.00")  # 272.00 TEE-M + 20.00 BOLT-8 + 4.00 MILK-1L
-OCTOBER_CLOSING_VALUE = Decimal("392.56")  # 298.08 + 60.48 ST1 + 15.00 + 19.00
-DC1_OCTOBER_CLOSING_VALUE = Decimal("332.08")  # 298.08 + 15.00 + 19.00
+OCTOBER_CLOSING_VALUE = Decimal("392.56")  # 298.08 + 60.48 ST1 + 12.00 + 3.00 transit + 19.00
+DC1_OCTOBER_CLOSING_VALUE = Decimal("329.08")  # 298.08 + 12.00 + 19.00
 ON_HAND = {  # facility → SKU → on hand at the end
-    "DC1": {"TEE-M": Decimal(69), "BOLT-8": Decimal(150), "MILK-1L": Decimal(19)},
+    "DC1": {"TEE-M": Decimal(69), "BOLT-8": Decimal(120), "MILK-1L": Decimal(19)},
     "ST1": {"TEE-M": Decimal(14)},
+    "TRANSIT": {"BOLT-8": Decimal(30)},
 }
-EVENT_COUNT = 19  # 6 receipts, 6 issues, 1 shrink, 4 transfer legs (out/in twice), 1 loss, 1 count
+EVENT_COUNT = 21  # 6 receipts, 6 issues, 1 shrink, 6 transfer legs, 1 loss, 1 count variance
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = """
@@ -72,7 +79,10 @@ def arrange(ledger: Ledger) -> None:
     october_sales(stock)
     transfer_to_store(ledger)
     stock.issue("TEE-M", "5", facility="ST1", channel="pos", occurred_at="2026-10-14T12:00:00Z")
+    ship_bolts(ledger)
     count_tees(ledger)
+    count_bolts(ledger)
+    ask_for_tees(ledger)
     reservations.reserve(
         ledger,
         {"idempotency_key": key("reserve"), "sku": "TEE-M", "facility": "DC1", "qty": "5",
@@ -112,15 +122,7 @@ def october_sales(stock: Stock) -> None:
 def transfer_to_store(ledger: Ledger) -> None:
     """20 TEE-M from DC1 to ST1: shipped on the 10th, 19 arrive on the 12th and 1 is lost."""
     lines = [{"sku": "TEE-M", "qty": "20"}]
-    requested = transfers.request_transfer(
-        ledger,
-        {**CONTROLLER, "idempotency_key": key("request"), "source": "DC1",
-         "destination": "ST1", "lines": lines},
-    )  # fmt: skip
-    transfer_id = requested["transfer_id"]
-    transfers.submit_transfer(
-        ledger, {**CONTROLLER, "idempotency_key": key("submit"), "transfer_id": transfer_id}
-    )
+    transfer_id = requested_transfer(ledger, lines)
     shipped = transfers.ship_transfer(
         ledger,
         {**CONTROLLER, "idempotency_key": key("ship"), "transfer_id": transfer_id,
@@ -133,6 +135,49 @@ def transfer_to_store(ledger: Ledger) -> None:
         {**CONTROLLER, "idempotency_key": key("receive"),
          "shipment_id": shipped["shipment"]["shipment_id"], "occurred_at": "2026-10-12T09:00:00Z",
          "lines": [{"sku": "TEE-M", "qty": "19"}], "exceptions": [lost]},
+    )  # fmt: skip
+
+
+def ship_bolts(ledger: Ledger) -> None:
+    """30 BOLT-8 leave DC1 for ST1 on the 16th and are still in transit at the end (overdue)."""
+    transfer_id = requested_transfer(ledger, [{"sku": "BOLT-8", "qty": "30"}])
+    transfers.ship_transfer(
+        ledger,
+        {**CONTROLLER, "idempotency_key": key("ship"), "transfer_id": transfer_id,
+         "occurred_at": "2026-10-16T10:00:00Z", "lines": [{"sku": "BOLT-8", "qty": "30"}]},
+    )  # fmt: skip
+
+
+def ask_for_tees(ledger: Ledger) -> None:
+    """ST1 asks for 50 TEE-M worth 216.00 at DC1's average: over the 200 threshold, it waits
+    for approval."""
+    requested_transfer(ledger, [{"sku": "TEE-M", "qty": "50"}])
+
+
+def requested_transfer(ledger: Ledger, lines: list[dict[str, str]]) -> int:
+    requested = transfers.request_transfer(
+        ledger,
+        {**CONTROLLER, "idempotency_key": key("request"), "source": "DC1",
+         "destination": "ST1", "lines": lines},
+    )  # fmt: skip
+    transfers.submit_transfer(
+        ledger,
+        {**CONTROLLER, "idempotency_key": key("submit"), "transfer_id": requested["transfer_id"]},
+    )  # fmt: skip
+    return requested["transfer_id"]
+
+
+def count_bolts(ledger: Ledger) -> None:
+    """A count of BOLT-8 in A1 finds 110 of 120: beyond tolerance, it waits for a recount."""
+    sheet = counts.start_count(
+        ledger,
+        {**KEEPER, "idempotency_key": key("start"), "facility": "DC1", "bins": ["A1"],
+         "skus": ["BOLT-8"]},
+    )  # fmt: skip
+    counts.record_count(
+        ledger,
+        {**KEEPER, "idempotency_key": key("count"), "session": sheet["session"],
+         "counts": [{"line": 1, "qty": "110"}]},
     )  # fmt: skip
 
 
@@ -167,7 +212,7 @@ def build_known_warehouse(directory: Path) -> Path:
         ledger.init()
         arrange(ledger)
         extract(ledger.store, warehouse)
-    summary = build(warehouse)
+    summary = build(warehouse, dbt_vars={"workflow_as_of_at": WORKFLOW_AS_OF})
     if not summary.success:
         failed = [(node.unique_id, node.message) for node in summary.failed()]
         raise AssertionError(f"the known warehouse did not build: {summary.error} {failed}")
@@ -209,7 +254,7 @@ def test_the_known_warehouse_holds_the_hand_worked_balances(warehouse: Path):
     on_hand = rows(
         warehouse,
         "select facility_id, variant_id, sum(on_hand_qty) from marts.rpt_stock_as_of "
-        "where facility_id <> 'TRANSIT' group by all having sum(on_hand_qty) <> 0",
+        "group by all having sum(on_hand_qty) <> 0",
     )
     assert {(f, s): q for f, s, q in on_hand} == {
         (facility, sku): qty for facility, skus in ON_HAND.items() for sku, qty in skus.items()
