@@ -11,3 +11,8 @@
 {% macro short_ship_reasons() -%}
     ('insufficient_available', 'damaged', 'qc_hold', 'recall_hold', 'lost_in_pick', 'carrier_constraint')
 {%- endmacro %}
+
+{#- A decimal quantity as short text for messages: 6.000000 → 6, -1.500000 → -1.5. -#}
+{% macro qty_text(expression) -%}
+    regexp_replace(cast(cast({{ expression }} as decimal(18, 6)) as varchar), '\.?0+$', '')
+{%- endmacro %}
