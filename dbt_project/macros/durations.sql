@@ -9,7 +9,10 @@
     a release for one of them is stock that could not be supplied; any other release reason
     (a cancelled order, a failed payment, an expired cart) withdraws the demand. -#}
 {% macro short_ship_reasons() -%}
-    ('insufficient_available', 'damaged', 'qc_hold', 'recall_hold', 'lost_in_pick', 'carrier_constraint')
+    (
+        'insufficient_available', 'damaged', 'qc_hold', 'recall_hold', 'lost_in_pick',
+        'carrier_constraint'
+    )
 {%- endmacro %}
 
 {#- A decimal quantity as short text for messages: 6.000000 → 6, -1.500000 → -1.5. -#}

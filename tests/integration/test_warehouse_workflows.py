@@ -11,6 +11,7 @@ dbt runs are slow, so the ledger, the warehouse and its build are made once for 
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import pytest
 
 from ledger import Ledger, counts, receiving, reservations, transfers
 from pipelines.extract import extract
-from pipelines.warehouse import BuildSummary, build
+from pipelines.warehouse import PROJECT_DIR, BuildSummary, build, docs_generate
 from tests.support import WORLD, Stock
 
 D = Decimal
@@ -714,3 +715,42 @@ def test_pending_actions_queue(built: Built):
     )
     assert details["lot_expiring"].startswith("sell or move 6 of MILK-1L lot L1: expires on ")
     assert "5 units in transit since 2026-11-10 10:00 UTC" in details["overdue_shipment"]
+
+
+WORKFLOW_FOLDERS = (
+    "marts/transfers/",
+    "marts/workflows/",
+    "intermediate/workflows/",
+    "staging/replenishment/",
+)
+
+
+def test_docs_generate_documents_every_workflow_model_and_column(built: Built):
+    outcome = docs_generate(built.warehouse)
+    assert outcome.success, outcome.error
+    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    catalog = json.loads((PROJECT_DIR / "target" / "catalog.json").read_text())
+    models = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and (
+            node["original_file_path"].removeprefix("models/").startswith(WORKFLOW_FOLDERS)
+            or node["name"].startswith(("stg_ledger__transfer", "stg_ledger__reservation"))
+        )
+    ]
+    assert len(models) >= 25
+    for node in models:
+        assert node["description"].strip(), node["name"]
+        built_columns = catalog["nodes"].get(node["unique_id"], {}).get("columns", {})
+        for column in built_columns:
+            documented = node["columns"].get(column, {}).get("description", "")
+            assert documented.strip(), (node["name"], column)
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert (
+        "model.stockcard.fct_transfers" in exposures["transfers_dashboard"]["depends_on"]["nodes"]
+    )
+    counts_page = exposures["counts_and_accuracy_dashboard"]["depends_on"]["nodes"]
+    assert "model.stockcard.rpt_stock_accuracy" in counts_page
+    overview = exposures["overview_dashboard"]["depends_on"]["nodes"]
+    assert "model.stockcard.rpt_pending_actions" in overview

@@ -158,7 +158,8 @@ final as (
         cast(first_counted_qty as decimal(18, 6)) as first_counted_qty,
         cast(counted_qty as decimal(18, 6)) as counted_qty,
         case
-            when is_counted then cast(coalesce(variance_qty, counted_qty - system_qty) as decimal(18, 6))
+            when is_counted
+                then cast(coalesce(variance_qty, counted_qty - system_qty) as decimal(18, 6))
         end as variance_qty,
         case
             when is_counted
