@@ -7,7 +7,7 @@ import os
 import sys
 
 from ledger import cli as ledger_cli
-from stockcard import serve
+from stockcard import demo, pipeline, serve, sql
 
 
 def parser() -> argparse.ArgumentParser:
@@ -16,11 +16,8 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True)
     ledger_cli.add_commands(commands)
-    serve.add_command(commands)
-    demo = commands.add_parser(
-        "demo", help="post a realistic sequence into a fresh ledger and print the results"
-    )
-    demo.add_argument("--db", default=None, help="ledger URL (default: a fresh demo file)")
+    for module in (serve, demo, pipeline, sql):
+        module.add_command(commands)
     return root
 
 
@@ -36,13 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "ledger":
         return ledger_cli.run(args)
-    if args.command == "serve":
-        return serve.run(args)
-    if args.command == "demo":
-        from ledger.demo import run_demo
-
-        return run_demo(args.db)
-    return 2
+    modules = {"serve": serve, "demo": demo, "pipeline": pipeline, "sql": sql}
+    return modules[args.command].run(args)
 
 
 if __name__ == "__main__":
