@@ -7,7 +7,7 @@ import os
 import sys
 
 from ledger import cli as ledger_cli
-from stockcard import demo, pipeline, serve, sql
+from stockcard import dashboard, demo, pipeline, serve, sql
 
 
 def parser() -> argparse.ArgumentParser:
@@ -16,7 +16,7 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True)
     ledger_cli.add_commands(commands)
-    for module in (serve, demo, pipeline, sql):
+    for module in (serve, demo, pipeline, sql, dashboard):
         module.add_command(commands)
     return root
 
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     if args.command == "ledger":
         return ledger_cli.run(args)
-    modules = {"serve": serve, "demo": demo, "pipeline": pipeline, "sql": sql}
+    modules = {
+        "serve": serve, "demo": demo, "pipeline": pipeline, "sql": sql, "dashboard": dashboard,
+    }  # fmt: skip
     return modules[args.command].run(args)
 
 
