@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -23,11 +24,16 @@ st.caption(
 
 
 def at(frame: pd.DataFrame, when: date | None, column: str) -> Decimal | None:
-    """The month's total of a column; None when the month has no row (no data, not zero)."""
-    if when is None or frame.empty:
+    """The month's total of a column: a month without rows had none of it (zero)."""
+    if when is None:
         return None
-    rows = frame[frame["month_start_date"].map(queries.as_date) == when]
-    return None if rows.empty else sum(rows[column].map(formats.decimal), Decimal(0))
+    rows = frame[frame["month_start_date"].map(queries.as_date) == when] if len(frame) else frame
+    return sum((formats.decimal(value) for value in rows[column]), Decimal(0))
+
+
+def rate(frame: pd.DataFrame, when: date | None, top: str, bottom: str) -> Decimal | None:
+    """A ratio of the month's totals; None when there is nothing to divide by."""
+    return formats.divide(at(frame, when, top), at(frame, when, bottom))
 
 
 def trend(frame: pd.DataFrame, column: str) -> list[float]:
@@ -38,13 +44,15 @@ def trend(frame: pd.DataFrame, column: str) -> list[float]:
     return [float(value) for value in upto.groupby("month_start_date")[column].sum()]
 
 
-def currencies(*frames: pd.DataFrame) -> str | None:
-    found = {c for frame in frames if not frame.empty for c in frame["currency_code"].dropna()}
+def currencies(frame: pd.DataFrame) -> str | None:
+    found = set(frame["currency_code"].dropna()) if len(frame) else set()
     return found.pop() if len(found) == 1 else None
 
 
-def money_card(label: str, frame: pd.DataFrame, column: str, **options: object) -> None:
-    currency = currencies(frame)
+def money_card(label: str, frame: pd.DataFrame, column: str, **options: Any) -> None:
+    """A money KPI in the frame's currency (else the stock's); mixed currencies show per
+    currency, without a change."""
+    currency = currencies(frame) or home_currency
 
     def show(value: Decimal | None) -> str:
         return formats.money(value, currency)
@@ -53,59 +61,83 @@ def money_card(label: str, frame: pd.DataFrame, column: str, **options: object) 
     layout.kpi(label, current, before, show, show_change=formats.money, **options)
 
 
-def rate(frame: pd.DataFrame, when: date | None, top: str, bottom: str) -> Decimal | None:
-    return formats.divide(at(frame, when, top), at(frame, when, bottom))
-
-
-with layout.section():
-    values = queries.stock_value_by_month(chosen)
+def stock_cards() -> None:
     sales = queries.sales_by_month(chosen)
     turnover = queries.turnover_by_month(chosen)
-    stockouts = queries.stockouts_by_month(chosen)
-    shrink = queries.shrink_by_month(chosen)
-    fefo = queries.fefo_by_month(chosen)
-
-    first, second, third = st.columns(3)
-    with first:
+    cards = st.columns(3)
+    with cards[0]:
         money_card(
-            "Stock value", values, "value_amount",
+            "Stock value", values, "value_amount", trend=trend(values, "value_amount"),
             help="Owned stock at cost at the end of the period (at the last business date for "
-            "the current one).", trend=trend(values, "value_amount"),
+            "the current one).",
         )  # fmt: skip
+    with cards[1]:
         layout.kpi(
             "Units sold", at(sales, month, "sold_qty"), at(sales, previous, "sold_qty"),
-            help="Issues and sales of consigned stock, net of reversals, in the chosen channels.",
             trend=trend(sales, "sold_qty"),
+            help="Issues and sales of consigned stock, net of reversals, in the chosen channels.",
         )  # fmt: skip
-    with second:
+    with cards[2]:
         layout.kpi(
             "Inventory turnover",
             rate(turnover, month, "cost_of_goods_issued_amount", "average_inventory_value_amount"),
             rate(turnover, previous, "cost_of_goods_issued_amount",
                  "average_inventory_value_amount"),
-            formats.ratio,
+            formats.ratio, trend=trend(turnover, "cost_of_goods_issued_amount"),
             help="Cost of goods issued ÷ average inventory value in the period (not annualised), "
-            "over the stocking facilities.",
+            "over the stocking facilities. The bars show the cost of goods issued.",
         )  # fmt: skip
+
+
+def risk_cards() -> None:
+    stockouts = queries.stockouts_by_month(chosen)
+    shrink = queries.shrink_by_month(chosen)
+    fefo = queries.fefo_by_month(chosen)
+    cards = st.columns(3)
+    with cards[0]:
         layout.kpi(
             "Stockout days", at(stockouts, month, "stockout_days"),
             at(stockouts, previous, "stockout_days"), lower_is_better=True,
-            help="Days a facility + SKU closed with nothing available, summed.",
             trend=trend(stockouts, "stockout_days"),
+            help="Days a facility + SKU closed with nothing available, summed over them.",
         )  # fmt: skip
-    with third:
+    with cards[1]:
         money_card(
             "Shrink", shrink, "shrink_value_amount", lower_is_better=True,
-            help="Owned value lost to adjustments and count variances, net of stock found.",
             trend=trend(shrink, "shrink_value_amount"),
+            help="Owned value lost to adjustments and count variances, net of stock found.",
         )  # fmt: skip
+    with cards[2]:
         layout.kpi(
             "FEFO compliance",
             rate(fefo, month, "compliant_issue_count", "lot_issue_count"),
             rate(fefo, previous, "compliant_issue_count", "lot_issue_count"),
-            formats.percent,
-            help="Lot issues that took the earliest-expiring lot in stock.",
+            formats.percent, trend=trend(fefo, "lot_issue_count"),
+            help="Lot issues that took the earliest-expiring lot in stock. The bars show the "
+            "lot issues.",
         )  # fmt: skip
+
+
+def service_cards() -> None:
+    cards = st.columns(3)
+    with cards[0], layout.section():
+        timeliness = queries.transfer_timeliness_by_month(chosen)
+        layout.kpi(
+            "Transfers on time",
+            rate(timeliness, month, "on_time_transfer_count", "completed_transfer_count"),
+            rate(timeliness, previous, "on_time_transfer_count", "completed_transfer_count"),
+            formats.percent, trend=trend(timeliness, "completed_transfer_count"),
+            help="Transfers completed in the period within their lane's expected lead time. The "
+            "bars show the transfers completed.",
+        )  # fmt: skip
+
+
+with layout.section():
+    values = queries.stock_value_by_month(chosen)
+    home_currency = currencies(values)
+    stock_cards()
+    risk_cards()
+    service_cards()
 
 with layout.section("Exception alerts"):
     expired = queries.lots_by_expiry(chosen, ["expired"])

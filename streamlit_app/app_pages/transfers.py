@@ -102,8 +102,11 @@ with layout.section():
     )  # fmt: skip
 
 with layout.section("Lifecycle"):
-    funnel, statuses = st.columns(2)
-    funnel.altair_chart(funnel_chart(queries.transfer_funnel(chosen)))
+    funnel = queries.transfer_funnel(chosen)
+    st.altair_chart(funnel_chart(funnel))
+    stages, statuses = st.columns(2)
+    with stages:
+        layout.table(funnel, "transfer stages")
     with statuses:
         layout.table(queries.transfer_statuses(chosen), "transfer statuses")
 

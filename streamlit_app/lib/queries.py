@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -548,15 +548,13 @@ def value_by_category(f: Filters) -> pd.DataFrame:
 
 
 def valuation_positions(f: Filters) -> pd.DataFrame:
-    """Per facility + SKU at the end of the chosen period: owned quantity, value, unit cost."""
-    return fetch(
+    """Per facility + SKU at the end of the chosen period: owned quantity, value, unit cost
+    (value ÷ quantity to six places, half away from zero, as the ledger rounds costs)."""
+    found = fetch(
         f"""
         select s.facility_id, s.variant_id, v.costing_method, s.currency_code,
                sum(s.closing_qty) as closing_qty,
-               sum(s.closing_value_amount) as closing_value_amount,
-               case when sum(s.closing_qty) <> 0
-                    then round(sum(s.closing_value_amount) / sum(s.closing_qty), 6) end
-                   as unit_cost_amount
+               sum(s.closing_value_amount) as closing_value_amount
         from marts.fct_period_snapshots s
         join marts.dim_variants v using (variant_id)
         where s.is_owned and s.period_id = $period
@@ -567,6 +565,18 @@ def valuation_positions(f: Filters) -> pd.DataFrame:
         """,
         f.params(),
     )
+    # DuckDB divides decimals in binary floating point, so the division is done here
+    found["unit_cost_amount"] = [
+        cost_per_unit(value, qty)
+        for value, qty in zip(found["closing_value_amount"], found["closing_qty"], strict=True)
+    ]
+    return found
+
+
+def cost_per_unit(value: Decimal, qty: Decimal) -> Decimal | None:
+    if not qty:
+        return None
+    return (value / qty).quantize(Decimal("0.000001"), ROUND_HALF_UP)
 
 
 def cost_history(sku: str, facility: str) -> pd.DataFrame:
@@ -682,8 +692,7 @@ def transfer_totals(f: Filters) -> pd.DataFrame:
                    as short_shipped_transfer_count,
                coalesce(sum(in_transit_shipment_count), 0) as in_transit_shipment_count,
                coalesce(sum(overdue_shipment_count), 0) as overdue_shipment_count,
-               coalesce(sum(in_transit_qty), 0) as in_transit_qty,
-               avg(lead_time_hours) as avg_lead_time_hours
+               coalesce(sum(in_transit_qty), 0) as in_transit_qty
         from marts.fct_transfers
         where {on_lane(f)}
         """,
@@ -810,6 +819,22 @@ def transfer_performance(f: Filters) -> pd.DataFrame:
         from marts.rpt_transfer_performance
         where {on_lane(f)} and {f.condition(facility=None, sku=None, month="month_start_date")}
         order by month_start_date, source_facility_id, destination_facility_id
+        """,
+        f.params(),
+        needs=("marts.rpt_transfer_performance",),
+    )
+
+
+def transfer_timeliness_by_month(f: Filters) -> pd.DataFrame:
+    """Completed transfers and those on time, per month of completion."""
+    return fetch(
+        f"""
+        select month_start_date, sum(completed_transfer_count) as completed_transfer_count,
+               sum(on_time_transfer_count) as on_time_transfer_count
+        from marts.rpt_transfer_performance
+        where {on_lane(f)}
+        group by all
+        order by 1
         """,
         f.params(),
         needs=("marts.rpt_transfer_performance",),
