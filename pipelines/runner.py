@@ -69,6 +69,7 @@ def run_job(
     full_refresh: bool = False,
     instance: dg.DagsterInstance | None = None,
     run_config: dict[str, Any] | None = None,
+    log_level: str = "WARNING",
 ) -> RunSummary:
     """Execute `job` in this process against `places`; never raises for a failed step (the
     summary says which failed), only for a job that does not exist."""
@@ -79,7 +80,11 @@ def run_job(
     resource = StockcardResource(
         data_dir=str(places.data_dir), ledger_url=places.ledger_url, warehouse=str(places.warehouse)
     )
-    config = run_config or (refresh_config() if full_refresh else {})
+    config = {
+        **(run_config or (refresh_config() if full_refresh else {})),
+        # the command line prints a summary; the step-by-step log is in the Dagster UI
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+    }
     started = datetime.now(UTC).replace(tzinfo=None)
     run_id = str(uuid.uuid4())
     with nullcontext(instance) if instance else dagster_home() as chosen:
@@ -146,7 +151,7 @@ def summarise(result: dg.ExecuteInProcessResult, job: str, started: datetime) ->
         if key == "ledger_postings":
             summary.events_posted = int(metadata.get("events_posted", 0))
             summary.rows_replayed = int(metadata.get("rows_replayed", 0))
-        elif key == "ledger_events":
+        elif key == "raw/ledger_events":
             summary.events_extracted = int(metadata.get("events_extracted", 0))
         elif key == "quality_report":
             summary.quality_passed = bool(metadata.get("success"))

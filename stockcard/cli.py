@@ -7,7 +7,7 @@ import os
 import sys
 
 from ledger import cli as ledger_cli
-from stockcard import dashboard, demo, pipeline, serve, sql
+from stockcard import dashboard, demo, pipeline, serve, sql, tour
 
 
 def parser() -> argparse.ArgumentParser:
@@ -16,7 +16,7 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True)
     ledger_cli.add_commands(commands)
-    for module in (serve, demo, pipeline, sql, dashboard):
+    for module in (serve, demo, pipeline, sql, dashboard, tour):
         module.add_command(commands)
     return root
 
@@ -35,6 +35,7 @@ def dispatch(args: argparse.Namespace) -> int:
         return ledger_cli.run(args)
     modules = {
         "serve": serve, "demo": demo, "pipeline": pipeline, "sql": sql, "dashboard": dashboard,
+        "tour": tour,
     }  # fmt: skip
     return modules[args.command].run(args)
 
