@@ -130,6 +130,25 @@ def service_cards() -> None:
             help="Transfers completed in the period within their lane's expected lead time. The "
             "bars show the transfers completed.",
         )  # fmt: skip
+    with cards[1], layout.section():
+        filled = queries.fill_rate_by_month(chosen)
+        layout.kpi(
+            "Fill rate",
+            rate(filled, month, "filled_qty", "demanded_qty"),
+            rate(filled, previous, "filled_qty", "demanded_qty"),
+            formats.percent, trend=trend(filled, "demanded_qty"),
+            help="Quantity consumed ÷ demand that stood (consumed, short-shipped, backordered) "
+            "over the reservations made in the period and closed, in the chosen channels.",
+        )  # fmt: skip
+    with cards[2], layout.section():
+        accuracy = queries.accuracy_by_month(chosen)
+        layout.kpi(
+            "Stock accuracy",
+            rate(accuracy, month, "within_tolerance_count", "counted_position_count"),
+            rate(accuracy, previous, "within_tolerance_count", "counted_position_count"),
+            formats.percent, trend=trend(accuracy, "counted_position_count"),
+            help="Positions counted in the period whose final count was within tolerance.",
+        )  # fmt: skip
 
 
 with layout.section():
@@ -139,25 +158,40 @@ with layout.section():
     risk_cards()
     service_cards()
 
+with layout.section("Pending actions"):
+    actions = queries.pending_actions(chosen)
+    if actions.empty:
+        st.success("Nothing waits for action.", icon=":material/check_circle:")
+    else:
+        waiting = actions.groupby("action_type").size()
+        st.caption(
+            f"As of {actions['as_of_at'].iloc[0]:%Y-%m-%d %H:%M} UTC: "
+            + ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in waiting.items())
+            + "."
+        )
+        layout.table(actions.drop(columns="as_of_at"), "pending actions")
+
 with layout.section("Exception alerts"):
-    expired = queries.lots_by_expiry(chosen, ["expired"])
-    at_risk = queries.lots_by_expiry(chosen, ["at_risk"])
     out = queries.stocked_out(chosen)
+    negative = queries.negative_positions(chosen, queries.readiness().last_date)
     unmatched = queries.unreconciled(chosen)
-    if not expired.empty:
-        st.error(f"{len(expired)} expired lot(s) still on hand.", icon=":material/block:")
-        layout.table(expired, "expired lots")
-    if not at_risk.empty:
-        st.warning(f"{len(at_risk)} lot(s) expire soon.", icon=":material/schedule:")
-        layout.table(at_risk, "lots at risk")
     if not out.empty:
         st.warning(f"{len(out)} SKU(s) out of stock at a facility.", icon=":material/error:")
         layout.table(out, "stocked out")
+    if not negative.empty:
+        st.error(f"{len(negative)} position(s) below zero.", icon=":material/remove_circle:")
+        layout.table(negative, "negative stock")
     if not unmatched.empty:
         st.error(
             f"{len(unmatched)} facility + SKU(s) differ between warehouse and ledger.",
             icon=":material/sync_problem:",
         )
         layout.table(unmatched, "unreconciled")
-    if expired.empty and at_risk.empty and out.empty and unmatched.empty:
+    if out.empty and negative.empty and unmatched.empty:
         st.success("No exceptions for these filters.", icon=":material/check_circle:")
+
+with st.expander("Fill rate by channel and cycle times"), layout.section():
+    st.markdown("**Fill rate by channel and facility**")
+    layout.table(queries.fill_rate(chosen), "fill rate", empty="No reservations in this period.")
+    st.markdown("**Cycle times** (hours)")
+    layout.table(queries.cycle_times(chosen), "cycle times", empty="No timed steps yet.")

@@ -28,16 +28,20 @@ class Filters:
         *,
         facility: str | None = "facility_id",
         sku: str | None = "variant_id",
+        category: str | None = None,
         channel: str | None = None,
         day: str | None = None,
         month: str | None = None,
     ) -> str:
         """A SQL condition over the named columns (`true` when nothing is filtered); a column
-        given as None is not filtered. The category goes through the SKU column."""
+        given as None is not filtered. The category is matched on its own column when there is
+        one, else through the SKU column."""
         parts = ["true"]
         if facility and self.facilities:
             parts.append(f"list_contains($facilities, {facility})")
-        if sku and self.categories:
+        if category and self.categories:
+            parts.append(f"list_contains($categories, {category})")
+        elif sku and self.categories:
             parts.append(
                 f"{sku} in (select variant_id from marts.dim_variants "
                 "where list_contains($categories, category_name))"

@@ -839,3 +839,165 @@ def transfer_timeliness_by_month(f: Filters) -> pd.DataFrame:
         f.params(),
         needs=("marts.rpt_transfer_performance",),
     )
+
+
+# -- workflows: pending actions, fill rate, counts, cycle times --------------------------------
+
+
+def pending_actions(f: Filters) -> pd.DataFrame:
+    """The queue of actions waiting for a person, oldest first."""
+    return fetch(
+        f"""
+        select action_type, facility_code, reference, detail, since_at, as_of_at
+        from marts.rpt_pending_actions
+        where {f.condition(facility="facility_code", sku=None)}
+        order by since_at, action_type, reference
+        """,
+        f.params(),
+        needs=("marts.rpt_pending_actions",),
+    )
+
+
+def fill_rate_by_month(f: Filters) -> pd.DataFrame:
+    """Demand that stood and what was filled, per month the reservations were made in."""
+    return fetch(
+        f"""
+        select month_start_date, sum(demanded_qty) as demanded_qty, sum(filled_qty) as filled_qty
+        from marts.rpt_fill_rate
+        where {f.condition(sku=None, channel="channel_id")}
+        group by all
+        order by 1
+        """,
+        f.params(),
+        needs=("marts.rpt_fill_rate",),
+    )
+
+
+def fill_rate(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select month_start_date, channel_id, facility_id, reservation_count,
+               open_reservation_count, demanded_qty, filled_qty, short_qty, backordered_qty,
+               cancelled_qty, expired_qty, open_held_qty, fill_rate, line_fill_rate,
+               backorder_rate
+        from marts.rpt_fill_rate
+        where {f.condition(sku=None, channel="channel_id", month="month_start_date")}
+        order by month_start_date, channel_id, facility_id
+        """,
+        f.params(),
+        needs=("marts.rpt_fill_rate",),
+    )
+
+
+def cycle_times(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select month_start_date, facility_id, process, step, sample_count, avg_hours,
+               p50_hours, p90_hours, min_hours, max_hours
+        from marts.rpt_cycle_times
+        where {f.condition(sku=None, month="month_start_date")}
+        order by month_start_date, process, step_order, facility_id
+        """,
+        f.params(),
+        needs=("marts.rpt_cycle_times",),
+    )
+
+
+def accuracy_by_month(f: Filters) -> pd.DataFrame:
+    """Counted positions and those within tolerance, per month of the counts."""
+    return fetch(
+        f"""
+        select month_start_date, sum(counted_position_count) as counted_position_count,
+               sum(within_tolerance_count) as within_tolerance_count
+        from marts.rpt_stock_accuracy
+        where {f.condition(sku=None)}
+        group by all
+        order by 1
+        """,
+        f.params(),
+        needs=("marts.rpt_stock_accuracy",),
+    )
+
+
+def count_totals(f: Filters) -> dict[str, Any]:
+    """Over every count line in the filters: positions counted, within tolerance, matching
+    exactly, recounts waiting, and the absolute variance."""
+    found = fetch(
+        f"""
+        select count(*) filter (where is_counted) as counted_position_count,
+               count(*) filter (where is_counted and is_within_tolerance)
+                   as within_tolerance_count,
+               count(*) filter (where is_counted and variance_qty = 0) as exact_match_count,
+               count(*) filter (where is_recount_required and not is_recount_done
+                                and not is_final) as recounts_waiting,
+               coalesce(sum(absolute_variance_qty) filter (where is_counted), 0)
+                   as absolute_variance_qty
+        from marts.fct_count_lines
+        where {f.condition()}
+        """,
+        f.params(),
+        needs=("marts.fct_count_lines",),
+    )
+    return dict(found.iloc[0])
+
+
+def stock_accuracy(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select month_start_date, facility_id, counted_position_count, within_tolerance_count,
+               exact_match_count, stock_accuracy_rate, exact_match_rate, absolute_variance_qty
+        from marts.rpt_stock_accuracy
+        where {f.condition(sku=None)}
+        order by month_start_date, facility_id
+        """,
+        f.params(),
+        needs=("marts.rpt_stock_accuracy",),
+    )
+
+
+def count_variance(f: Filters) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select month_start_date, facility_id, category_name, counted_line_count,
+               variance_line_count, recount_required_count, beyond_tolerance_count,
+               system_qty, counted_qty, net_variance_qty, absolute_variance_qty,
+               absolute_variance_rate, net_variance_value_amount, currency_code
+        from marts.rpt_count_variance
+        where {f.condition(sku=None, category="category_name")}
+        order by month_start_date, facility_id, category_name
+        """,
+        f.params(),
+        needs=("marts.rpt_count_variance",),
+    )
+
+
+def count_lines(f: Filters) -> pd.DataFrame:
+    """Every count line (quantities only), those waiting for a recount first."""
+    return fetch(
+        f"""
+        select session_id, line_no, facility_id, bin_id, variant_id, lot_id, bucket,
+               session_status, line_status, snapshot_qty, system_qty, first_counted_qty,
+               counted_qty, variance_qty, is_within_tolerance, is_recount_required,
+               is_recount_done, first_counter, recount_counter, counted_at, finalised_at,
+               finalised_by
+        from marts.fct_count_lines
+        where {f.condition()}
+        order by (line_status = 'recount_required') desc, session_id desc, line_no
+        """,
+        f.params(),
+        needs=("marts.fct_count_lines",),
+    )
+
+
+def negative_positions(f: Filters, as_of: date) -> pd.DataFrame:
+    """Positions below zero at the end of a business date (allowed only by policy)."""
+    return fetch(
+        f"""
+        select facility_id, variant_id, bin_id, lot_id, bucket, owner_id, on_hand_qty,
+               last_movement_at
+        from marts.stock_as_of($as_of::timestamp)
+        where on_hand_qty < 0 and {f.condition()}
+        order by facility_id, variant_id
+        """,
+        {**f.params(), "as_of": end_of(as_of)},
+    )

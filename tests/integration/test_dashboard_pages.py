@@ -71,7 +71,9 @@ def test_overview_shows_october_against_september(open_page: OpenPage):
     """Stock value 392.56 (296.00 in September); 80 units sold (30); turnover 89.80 cost of goods
     issued over 444.47 average inventory = 0.20 (120.00 / 334.07 = 0.36); RICE-KG out at ST1 from
     the 8th to the 20th = 13 days; shrink 4.32 at DC1 + 4.32 lost in transit (8.00); one lot issue,
-    FEFO; the one completed transfer took 47 of 72 hours."""
+    FEFO; the one completed transfer took 47 of 72 hours; of the 13 units demanded by closed
+    reservations 10 were filled (the 3 wholesale ones were released short). The counts were
+    recorded in the month the test runs, not in October."""
     app = open_page()
     assert metrics(app) == {
         "Stock value": ("EUR 392.56", "+96.56"),
@@ -81,18 +83,29 @@ def test_overview_shows_october_against_september(open_page: OpenPage):
         "Shrink": ("EUR 8.64", "+0.64"),
         "FEFO compliance": ("100.0 %", ""),
         "Transfers on time": ("100.0 %", ""),
+        "Fill rate": ("76.9 %", ""),
+        "Stock accuracy": ("—", ""),
     }
+
+
+def test_overview_queues_the_pending_actions(open_page: OpenPage):
+    app = open_page()
+    queue = table(app, "action_type", "reference")
+    assert sorted(rows(queue, "action_type", "facility_code", "reference")) == [
+        ("approve_transfer", "DC1", "transfer 3"),
+        ("lot_expired", "DC1", "lot MILK-1L/M-OLD"),
+        ("lot_expiring", "DC1", "lot MILK-1L/M-NEW"),
+        ("overdue_shipment", "ST1", "shipment 2"),
+        ("recount", "DC1", "count session 2 line 1"),
+    ]
+    at_store = table(open_page(filter_facility=["ST1"]), "action_type", "reference")
+    assert rows(at_store, "action_type") == [("overdue_shipment",)]
 
 
 def test_overview_raises_the_exceptions_of_the_last_business_date(open_page: OpenPage):
     app = open_page()
-    assert texts(app.error) == ["1 expired lot(s) still on hand."]
-    assert texts(app.warning) == [
-        "1 lot(s) expire soon.",
-        "1 SKU(s) out of stock at a facility.",
-    ]
-    expired = table(app, "lot_number", "expiry_status")
-    assert rows(expired, "lot_number", "on_hand_qty") == [("M-OLD", Decimal(4))]
+    assert texts(app.warning) == ["1 SKU(s) out of stock at a facility."]
+    assert not app.error
     out = table(app, "available_qty", "since_at")
     assert rows(out, "facility_id", "variant_id") == [("ST1", "RICE-KG")]
 
@@ -103,6 +116,7 @@ def test_overview_narrows_to_a_channel_and_a_facility(open_page: OpenPage):
     by_channel = metrics(open_page(filter_channel=["pos"]))
     assert by_channel["Units sold"] == ("20", "+20")
     assert by_channel["Stock value"] == ("EUR 392.56", "+96.56")  # values ignore the channel
+    assert metrics(open_page(filter_channel=["wholesale"]))["Fill rate"] == ("0.0 %", "")
     at_store = metrics(open_page(filter_facility=["ST1"]))
     assert at_store["Stock value"] == ("EUR 60.48", "+60.48")
     assert at_store["Shrink"] == ("EUR 0.00", "±0")
@@ -224,6 +238,28 @@ def test_the_transfer_funnel_counts_the_stages_reached(open_page: OpenPage):
     ]  # fmt: skip
     elsewhere = table(open_page("transfers", filter_facility=["TRANSIT"]), "stage")
     assert set(elsewhere["transfer_count"]) == {0}
+
+
+def test_counts_and_accuracy(open_page: OpenPage):
+    """TEE-M counted 69 against 70, within DC1's tolerance of 2 units: accurate, not exact.
+    BOLT-8 counted 110 against 120 waits for a recount and is not counted yet."""
+    app = open_page("counts")
+    assert metrics(app) == {
+        "Positions counted": ("1", ""),
+        "Stock accuracy": ("100.0 %", ""),
+        "Exact matches": ("0.0 %", ""),
+        "Recounts waiting": ("1", ""),
+    }
+    lines = table(app, "line_status", "variance_qty")
+    assert rows(lines, "variant_id", "line_status", "counted_qty") == [
+        ("BOLT-8", "recount_required", Decimal(110)),
+        ("TEE-M", "counted", Decimal(69)),
+    ]
+    variance = table(app, "category_name", "absolute_variance_qty")
+    assert rows(variance, "category_name", "net_variance_qty") == [("apparel", Decimal(-1))]
+    hardware = open_page("counts", filter_category=["hardware"])
+    assert metrics(hardware)["Positions counted"] == ("0", "")
+    assert metrics(hardware)["Recounts waiting"] == ("1", "")
 
 
 def test_adjustments_by_reason_and_shrink(open_page: OpenPage):

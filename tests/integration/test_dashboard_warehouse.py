@@ -83,13 +83,34 @@ def arrange(ledger: Ledger) -> None:
     count_tees(ledger)
     count_bolts(ledger)
     ask_for_tees(ledger)
-    reservations.reserve(
+    reserve(ledger, "SO-9", "5", "ecommerce", "2026-10-20T12:00:00Z")  # still held at the end
+
+
+def reserve(ledger: Ledger, order: str, qty: str, channel: str, at: str) -> int:
+    held = reservations.reserve(
         ledger,
-        {"idempotency_key": key("reserve"), "sku": "TEE-M", "facility": "DC1", "qty": "5",
-         "channel": "ecommerce", **KEEPER,
-         "reference": {"document_type": "order", "document_id": "SO-9", "line": "1"}},
-        at="2026-10-20T12:00:00Z",
+        {"idempotency_key": key("reserve"), "sku": "TEE-M", "facility": "DC1", "qty": qty,
+         "channel": channel, **KEEPER,
+         "reference": {"document_type": "order", "document_id": order, "line": "1"}},
+        at=at,
     )  # fmt: skip
+    return held["reservation"]["reservation_id"]
+
+
+def step(ledger: Ledger, operation: str, reservation_id: int, at: str, **fields: str) -> None:
+    request = {"idempotency_key": key(operation), "reservation_id": reservation_id, **KEEPER}
+    getattr(reservations, operation)(ledger, {**request, **fields}, at=at)
+
+
+def sell_online(ledger: Ledger) -> None:
+    """Order SO-1 (ecommerce) goes reserve → allocate → commit → consume: the issue of 10 TEE-M
+    at 10:00 on 5 October. Order SO-2 (wholesale, 3) is released short the day after."""
+    online = reserve(ledger, "SO-1", "10", "ecommerce", "2026-10-05T09:00:00Z")
+    step(ledger, "allocate", online, "2026-10-05T09:10:00Z")
+    step(ledger, "commit", online, "2026-10-05T09:20:00Z")
+    step(ledger, "consume", online, "2026-10-05T10:00:00Z")
+    wholesale = reserve(ledger, "SO-2", "3", "wholesale", "2026-10-06T09:00:00Z")
+    step(ledger, "release", wholesale, "2026-10-06T11:00:00Z", reason_code="insufficient_available")
 
 
 def september(stock: Stock) -> None:
@@ -108,7 +129,7 @@ def september(stock: Stock) -> None:
 
 def october_sales(stock: Stock) -> None:
     stock.receive("TEE-M", "32", "5.00", occurred_at="2026-10-01T08:00:00Z")
-    stock.issue("TEE-M", "10", channel="ecommerce", occurred_at="2026-10-05T10:00:00Z")
+    sell_online(stock.ledger)
     stock.receive("RICE-KG", "10", "1.50", facility="ST1", occurred_at="2026-10-02T08:00:00Z")
     stock.issue("BOLT-8", "50", channel="wholesale", occurred_at="2026-10-06T10:00:00Z")
     stock.issue("RICE-KG", "10", facility="ST1", channel="pos", occurred_at="2026-10-08T12:00:00Z")
