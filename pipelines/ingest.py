@@ -23,10 +23,10 @@ from models.feeds import (
     REJECT_SCHEMA,
     Period,
     ReferenceData,
-    empty_rejects,
     validate,
 )
 from models.feeds.reference import with_item_facts
+from models.feeds.validate import validate_files as contracts_validate
 
 if TYPE_CHECKING:
     from pipelines.posting import PostingOutcome
@@ -181,35 +181,47 @@ def json_text(value: Any) -> str | None:
 
 
 def validate_files(feed: str, paths: Sequence[Path], reference: ReferenceData) -> FeedBatch:
-    """Validate a feed's files in order. A source reference seen in an earlier file of the batch
+    """Validate a feed's files together, in order: a source reference seen in an earlier file
     is a duplicate in a later one; a file that cannot be read at all is one reject."""
-    goods, rejects, counts = [], [], []
-    fmt = FEEDS[feed].format
+    readable, unreadable_rejects = [], []
     for path in paths:
-        name = Path(path).name
         try:
-            frame = read_feed_file(feed, Path(path))
+            readable.append((Path(path).name, read_feed_file(feed, Path(path))))
         except FeedFileError as error:
-            rejects.append(unreadable(feed, name, str(error)))
-            counts.append((feed, name, fmt, 0, 0, 0))
-            continue
-        result = validate(feed, frame, reference, file=name)
-        reference = reference.with_seen(feed, result.refs)
-        goods.append(result.good.with_columns(feed=pl.lit(feed), file=pl.lit(name)))
-        rejects.append(result.rejects)
-        bad = result.rejects.select("row_number").unique().height
-        counts.append((feed, name, fmt, frame.height, frame.height - bad, bad))
-    good = pl.concat(goods, how="vertical") if goods else pl.DataFrame()
-    if good.width:
-        front = ["feed", "file", "row_number", "source_ref"]
-        good = good.select(*front, *(c for c in good.columns if c not in front))
+            unreadable_rejects.append(unreadable(feed, Path(path).name, str(error)))
+    result = contracts_validate(feed, readable, reference)
+    good = result.good.with_columns(feed=pl.lit(feed))
+    front = ["feed", "file", "row_number", "source_ref"]
+    good = good.select(*front, *(column for column in good.columns if column not in front))
+    rejects = pl.concat([result.rejects, *unreadable_rejects], how="vertical")
     return FeedBatch(
         feed=feed,
         files=[Path(path) for path in paths],
         good=good,
-        rejects=pl.concat(rejects, how="vertical") if rejects else empty_rejects(),
-        file_counts=pl.DataFrame(counts, schema=FILE_COUNT_SCHEMA, orient="row"),
+        rejects=rejects,
+        file_counts=counts_per_file(feed, paths, readable, rejects),
     )
+
+
+def counts_per_file(
+    feed: str,
+    paths: Sequence[Path],
+    readable: list[tuple[str, pl.DataFrame]],
+    rejects: pl.DataFrame,
+) -> pl.DataFrame:
+    sizes = {name: frame.height for name, frame in readable}
+    bad = dict(
+        rejects.filter(pl.col("row_number") > 0)
+        .group_by("file")
+        .agg(pl.col("row_number").n_unique())
+        .iter_rows()
+    )
+    rows = []
+    for path in paths:
+        name = Path(path).name
+        size, rejected = sizes.get(name, 0), bad.get(name, 0)
+        rows.append((feed, name, FEEDS[feed].format, size, size - rejected, rejected))
+    return pl.DataFrame(rows, schema=FILE_COUNT_SCHEMA, orient="row")
 
 
 def unreadable(feed: str, file: str, message: str) -> pl.DataFrame:

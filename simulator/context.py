@@ -34,7 +34,7 @@ class Sim:
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
     expected_refusals: Counter[tuple[str, str]] = field(default_factory=Counter)
-    consignment_sold: Counter[str] = field(default_factory=Counter)  # month → units sold
+    consignment_unsettled: int = 0  # consigned units sold since the last settlement
     clock_minute: float = 0.0  # the wall-clock minute of the event being simulated
     events: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = field(
         default_factory=list

@@ -4,10 +4,10 @@ inbox, one folder per feed. The same seed and scale give byte-identical files.""
 from __future__ import annotations
 
 import heapq
+import json
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,16 +77,21 @@ class SimulationSummary:
         }
 
 
+SUMMARY_FILE = "simulation.json"  # beside the feed folders; the inbox sensor does not read it
+
+
 def simulate(
     inbox: Path, *, scale: str | int = "small", seed: int = 42, bad_row_share: float = 0.02
 ) -> SimulationSummary:
-    """Write the feeds of a simulated year (or four weeks at the tiny scale) into `inbox`.
-    Whatever `inbox` held for these feeds before is replaced."""
+    """Write the feeds of a simulated year (or four weeks at the tiny scale) into `inbox`, and
+    the summary as `simulation.json` beside them. Whatever `inbox` held for these feeds before
+    is replaced."""
     if not 0 <= bad_row_share < 0.5:
         raise ValueError(f"bad_row_share: must be from 0 up to 0.5, got {bad_row_share!r}")
     size = scale_of(scale)
     inbox = Path(inbox)
     clear(inbox)
+    inbox.mkdir(parents=True, exist_ok=True)
     sim = new_simulation(inbox, size, seed, bad_row_share)
     write_master_data(sim)
     for day_index, day in enumerate(size.dates()):
@@ -94,7 +99,10 @@ def simulate(
         run_day(sim)
         sim.inbox.flush(day)
     sim.inbox.close()
-    return summary(sim, size, seed)
+    result = summary(sim, size, seed)
+    text = json.dumps(result.as_dict(), indent=2, sort_keys=True)
+    (inbox / SUMMARY_FILE).write_text(text + "\n", encoding="utf-8")
+    return result
 
 
 def clear(inbox: Path) -> None:
@@ -133,16 +141,11 @@ def run_day(sim: Sim) -> None:
         sim.at_minute(minute, action, *args)
     orders.plan_online_orders(sim)
     orders.plan_wholesale_orders(sim)
-    supply.settle_consignment(sim, sim.consignment_sold[previous_month(sim)])
+    supply.settle_consignment(sim)
     while sim.events:
         minute, _order, action, args = heapq.heappop(sim.events)
         sim.clock_minute = minute
         action(sim, *args)
-
-
-def previous_month(sim: Sim) -> str:
-    last = sim.day.replace(day=1) - timedelta(days=1)
-    return f"{last.year:04d}-{last.month:02d}"
 
 
 def summary(sim: Sim, size: Scale, seed: int) -> SimulationSummary:

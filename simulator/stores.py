@@ -38,7 +38,7 @@ def sell_at(sim: Sim, f: int, expected: np.ndarray) -> None:
     for s in np.flatnonzero(sold):
         stock.take(f, int(s), int(sold[s]), sim.day)
     consigned = np.array([c.route == "consignment" for c in cat.category])
-    sim.consignment_sold[sim.day.strftime("%Y-%m")] += int(sold[consigned].sum())
+    sim.consignment_unsettled += int(sold[consigned].sum())
     lines = [(int(s), int(q), "sale") for s, q in zip(skus, qty, strict=True)]
     lines += phantom_scan(sim, f, expected)
     returns = customer_returns(sim, f, expected)

@@ -18,6 +18,7 @@ PARTIAL = 0.08
 DAMAGED = 0.04
 QC_REJECT = 0.08
 TOLERANCE_PCT = 5
+SETTLEMENT_DAYS = (1, 16)
 
 
 @dataclass(slots=True)
@@ -150,9 +151,10 @@ def refused_over_delivery(sim: Sim, po: PurchaseOrder) -> None:
     the ledger refuses the receipt (over_receipt). A corrected receipt follows the next day."""
     grn = f"GRN-{sim.number('grn'):06d}"
     when = sim.at(sim.minute(360, 540))
+    bin_ = "QC" if po.qc else "RECV"
     rows = [
         grn_row(sim, po, grn, n, line, line.qty + (math.ceil(line.qty / 4) if n == 1 else 0),
-                "RECV", None, when, completed=False)
+                bin_, new_lot(sim, line.s, "L"), when, completed=False)
         for n, line in enumerate(po.lines, 1)
     ]  # fmt: skip
     sim.write("goods_receipts", rows, when)
@@ -389,22 +391,16 @@ def deliver_books(sim: Sim) -> None:
         sim.write("goods_receipts", rows, when)
 
 
-def settle_consignment(sim: Sim, sold_last_month: int) -> None:
-    """On the second of the month finance settles last month's book sales with the vendor."""
-    if sim.day.day != 2 or sold_last_month == 0:
+def settle_consignment(sim: Sim) -> None:
+    """On the 1st and the 16th finance settles the book sales up to the evening before with the
+    consignment vendor (nothing to settle, no settlement)."""
+    if sim.day.day not in SETTLEMENT_DAYS or sim.consignment_unsettled == 0:
         return
-    first = sim.day.replace(day=1)
-    before = first - timedelta(days=1)
+    before = sim.day - timedelta(days=1)
     when = sim.at(sim.minute(600, 660))
-    sim.write(
-        "consignment_settlements",
-        [
-            row(
-                settlement_no=f"SET-V-BOOK-{before:%Y%m}",
-                vendor="V-BOOK",
-                up_to=sim.at(24 * 60 - 1 / 60, before),
-                settled_at=when,
-            )
-        ],
-        when,
-    )
+    settlement = row(
+        settlement_no=f"SET-V-BOOK-{sim.day:%Y%m%d}", vendor="V-BOOK",
+        up_to=sim.at(24 * 60 - 1 / 60, before), settled_at=when,
+    )  # fmt: skip
+    sim.write("consignment_settlements", [settlement], when)
+    sim.consignment_unsettled = 0

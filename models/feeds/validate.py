@@ -3,6 +3,7 @@ the rule and a message; the rows that break none go on, typed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandera.errors
@@ -46,18 +47,33 @@ def empty_rejects() -> pl.DataFrame:
 
 def validate(feed: str, frame: pl.DataFrame, reference: ReferenceData, *, file: str) -> Validated:
     """Check `frame` (every column text, as read from the file) against the feed's contract."""
+    return validate_files(feed, [(file, frame)], reference)
+
+
+def validate_files(
+    feed: str, files: Sequence[tuple[str, pl.DataFrame]], reference: ReferenceData
+) -> Validated:
+    """Check several files of a feed at once, in order (a source reference already seen in an
+    earlier file is a duplicate in a later one). `good` and `rejects` carry `file`."""
     contract = FEEDS[feed]
-    raw = as_text(contract, frame)
+    parts = [as_text(contract, frame).with_columns(file=pl.lit(name)) for name, frame in files]
+    raw = (
+        pl.concat(parts)
+        if parts
+        else as_text(contract, pl.DataFrame()).with_columns(file=pl.lit(None, dtype=pl.String))
+    )
     bound = contract.bind(reference)
     try:
         bound.schema.validate(raw, lazy=True)
         failures = None
     except pandera.errors.SchemaErrors as errors:
         failures = errors.failure_cases
-    rejects = reject_rows(contract, raw, failures, bound.texts, reference, file)
-    bad = rejects["row_number"].unique()
-    good = raw.filter(~pl.col("row_number").is_in(bad.implode()))
-    return Validated(typed_rows(contract, good), rejects)
+    rejects = reject_rows(contract, raw, failures, bound.texts, reference)
+    bad = pl.DataFrame({"_at": rejects["_at"].unique()}, schema={"_at": pl.Int64})
+    good = raw.with_row_index("_at").join(
+        bad.with_columns(pl.col("_at").cast(pl.UInt32)), on="_at", how="anti"
+    )
+    return Validated(typed_rows(contract, good), rejects.drop("_at"))
 
 
 def as_text(contract: FeedContract, frame: pl.DataFrame) -> pl.DataFrame:
@@ -74,7 +90,10 @@ def as_text(contract: FeedContract, frame: pl.DataFrame) -> pl.DataFrame:
     if frame.width == 0:
         frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     text = frame.select(columns)
-    key = pl.concat_str([pl.col(name).fill_null("") for name in contract.key], separator=":")
+    parts = [pl.col(name) for name in contract.key]
+    joined = pl.concat_str([part.fill_null("") for part in parts], separator=":")
+    # a row with no key at all (a line that is not JSON) has no source reference to repeat
+    key = pl.when(pl.any_horizontal(part.is_not_null() for part in parts)).then(joined)
     return text.with_columns(
         source_ref=key, row_number=pl.int_range(1, frame.height + 1, dtype=pl.Int64)
     )
@@ -86,11 +105,12 @@ def reject_rows(
     failures: pl.DataFrame | None,
     texts: dict[tuple[str, str], str],
     reference: ReferenceData,
-    file: str,
 ) -> pl.DataFrame:
+    """One reject per failed check of a row; `_at` is the row's place in `raw`."""
+    schema = {**REJECT_SCHEMA, "_at": pl.Int64}
     if failures is None or failures.height == 0:
-        return empty_rejects()
-    refs = raw["source_ref"].to_list()
+        return pl.DataFrame(schema=schema)
+    refs, files, numbers = raw["source_ref"], raw["file"], raw["row_number"]
     rows = []
     for column, check, index, value in failures.select(
         "column", "check", "index", "failure_case"
@@ -98,28 +118,17 @@ def reject_rows(
         rule = PANDERA_RULES.get(check, check)
         field = "row" if column == "_malformed" else column
         text = texts.get((column, rule), rule)
-        indexes = range(raw.height) if index is None else (index,)
-        for at in indexes:
+        for at in range(raw.height) if index is None else (index,):
             shown = value if column != "source_ref" else refs[at]
-            rows.append(
-                (
-                    contract.name,
-                    file,
-                    at + 1,
-                    refs[at],
-                    field,
-                    rule,
-                    message(field, rule, text, shown, reference),
-                )
-            )
-    rejects = pl.DataFrame(rows, schema=REJECT_SCHEMA, orient="row")
-    return rejects.unique(["row_number", "field", "rule"], keep="first").sort(
-        "row_number", "field", "rule"
-    )
+            said = message(field, rule, text, shown, reference)
+            rows.append((contract.name, files[at], numbers[at], refs[at], field, rule, said, at))
+    rejects = pl.DataFrame(rows, schema=schema, orient="row")
+    return rejects.unique(["_at", "field", "rule"], keep="first").sort("_at", "field", "rule")
 
 
 def typed_rows(contract: FeedContract, good: pl.DataFrame) -> pl.DataFrame:
     return good.select(
+        "file",
         "row_number",
         "source_ref",
         *(typed(column).alias(column.name) for column in contract.columns),
