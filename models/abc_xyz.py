@@ -7,21 +7,29 @@ from __future__ import annotations
 import polars as pl
 
 from models import demand
-from models.inputs import KEYS, QTY, SALES, STOCK, ModelSettings, conform
+from models.inputs import KEYS, QTY, STOCK, ModelSettings, conform
 from models.wording import number_text, percent_text
 
 KEY_COLUMNS = list(KEYS)
 
 
-def consumption(sales: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
+def bucket_demand(sales: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
     """Per facility + SKU + demand bucket (0 = the bucket ending on the planning date): net
-    quantity and value sold within the ABC window."""
-    days_ago = (pl.lit(settings.as_of) - pl.col("sale_date")).dt.total_days()
+    quantity sold within the ABC window."""
     return (
-        conform(sales, SALES, "sales")
-        .filter((days_ago >= 0) & (days_ago < settings.abc_window_days))
-        .group_by([*KEY_COLUMNS, (days_ago // settings.xyz_bucket_days).alias("bucket")])
-        .agg(pl.col("sold_qty").sum(), pl.col("sold_value_amount").sum())
+        demand.sales_window(sales, settings, settings.abc_window_days)
+        .group_by([*KEY_COLUMNS, (pl.col("days_ago") // settings.xyz_bucket_days).alias("bucket")])
+        .agg(pl.col("sold_qty").sum())
+    )
+
+
+def consumption_value(sales: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
+    """Per facility + SKU: the value sold within the ABC window, exact (summed apart from the
+    buckets: a decimal sum per facility + SKU costs far less than one per bucket)."""
+    return (
+        demand.sales_window(sales, settings, settings.abc_window_days)
+        .group_by(KEY_COLUMNS)
+        .agg(consumption_value_amount=pl.col("sold_value_amount").sum().cast(QTY))
     )
 
 
@@ -36,16 +44,16 @@ def per_position(sales: pl.LazyFrame, stock: pl.LazyFrame, settings: ModelSettin
     """Consumption value and the mean, sd and CV of bucket demand over the buckets observed."""
     in_buckets = pl.col("bucket") < pl.col("buckets")
     totals = (
-        consumption(sales, settings)
+        bucket_demand(sales, settings)
         .join(demand.history_days(stock, settings), on=KEY_COLUMNS, how="left")
         .with_columns(buckets=buckets_observed(settings))
         .group_by(KEY_COLUMNS)
         .agg(
             consumption_qty=pl.col("sold_qty").sum(),
-            consumption_value_amount=pl.col("sold_value_amount").sum().cast(QTY),
             bucket_total=pl.col("sold_qty").filter(in_buckets).sum(),
             bucket_squares=(pl.col("sold_qty") ** 2).filter(in_buckets).sum(),
         )
+        .join(consumption_value(sales, settings), on=KEY_COLUMNS, how="full", coalesce=True)
     )
     keys = pl.concat(
         [conform(stock, STOCK, "stock").select(KEY_COLUMNS), totals.select(KEY_COLUMNS)]

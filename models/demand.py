@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from models.inputs import KEYS, SALES, STOCK, ModelSettings, conform
+from models.inputs import CHANNEL_SALES, KEYS, SALES, STOCK, ModelSettings, conform
 
 KEY_COLUMNS = list(KEYS)
 
@@ -19,16 +19,16 @@ def _days_ago(settings: ModelSettings) -> pl.Expr:
     return (pl.lit(settings.as_of) - pl.col("sale_date")).dt.total_days()
 
 
-def daily_sales(sales: pl.LazyFrame, settings: ModelSettings, window: int) -> pl.LazyFrame:
-    """Net quantity sold per facility + SKU + channel + day within the last `window` days."""
-    days_ago = _days_ago(settings)
-    return (
-        conform(sales, SALES, "sales")
-        .filter((days_ago >= 0) & (days_ago < window))
-        .group_by([*KEY_COLUMNS, "channel_id", "sale_date"])
-        .agg(pl.col("sold_qty").sum())
-        .with_columns(days_ago=_days_ago(settings))
+def _window(frame: pl.LazyFrame, settings: ModelSettings, window: int) -> pl.LazyFrame:
+    days_ago = _days_ago(settings).cast(pl.Int32)
+    return frame.with_columns(days_ago=days_ago).filter(
+        (pl.col("days_ago") >= 0) & (pl.col("days_ago") < window)
     )
+
+
+def sales_window(sales: pl.LazyFrame, settings: ModelSettings, window: int) -> pl.LazyFrame:
+    """Daily sales within the last `window` days, with `days_ago` (0 = the planning date)."""
+    return _window(conform(sales, SALES, "sales"), settings, window)
 
 
 def history_days(stock: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
@@ -58,14 +58,10 @@ def demand_statistics(
     """Per facility + SKU with sales or stock: `history_days`, `velocity_<w>d_qty` (mean daily
     demand over each window), `planning_days`, `demand_qty_per_day` and `demand_sigma_qty`
     (over the planning window), `sale_days` (days with a sale in it)."""
-    longest = max(settings.velocity_windows)
     planning = settings.planning_window_days
-    per_day = (
-        daily_sales(sales, settings, longest)
-        .group_by([*KEY_COLUMNS, "sale_date", "days_ago"])
-        .agg(pl.col("sold_qty").sum())
-    )
+    per_day = sales_window(sales, settings, max(settings.velocity_windows))
     in_planning = pl.col("days_ago") < planning
+    # one row per facility + SKU + day, so the sum of squares is the days' sum of squares
     sums = per_day.group_by(KEY_COLUMNS).agg(
         *(
             pl.col("sold_qty").filter(pl.col("days_ago") < window).sum().alias(f"sold_{window}")
@@ -99,14 +95,14 @@ def demand_statistics(
 
 
 def channel_demand(
-    sales: pl.LazyFrame, stock: pl.LazyFrame, settings: ModelSettings
+    channel_sales: pl.LazyFrame, stock: pl.LazyFrame, settings: ModelSettings
 ) -> pl.LazyFrame:
     """Per facility + SKU + channel: mean daily demand over the planning window
     (`channel_velocity_qty`). Sales without a channel count under `unassigned`."""
     planning = settings.planning_window_days
     history = history_days(stock, settings)
     return (
-        daily_sales(sales, settings, planning)
+        _window(conform(channel_sales, CHANNEL_SALES, "channel_sales"), settings, planning)
         .with_columns(pl.col("channel_id").fill_null("unassigned"))
         .group_by([*KEY_COLUMNS, "channel_id"])
         .agg(pl.col("sold_qty").sum())

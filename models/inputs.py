@@ -17,15 +17,25 @@ QTY = pl.Decimal(18, 6)
 MONEY = pl.Decimal(18, 6)
 KEYS = ("facility_id", "variant_id")
 
-# Sales of a facility + SKU: issues and consignment consumptions (positive), their reversals
-# (negative); value at the cost the ledger took them out at.
+# Sales of a facility + SKU by day, all channels together: one row per facility + SKU + day
+# (the grain the warehouse query returns; the demand statistics rely on it). Issues and
+# consignment consumptions count positive, their reversals negative; value at the cost the
+# ledger took them out at.
 SALES = {
+    "facility_id": pl.String,
+    "variant_id": pl.String,
+    "sale_date": pl.Date,
+    "sold_qty": pl.Float64,
+    "sold_value_amount": MONEY,
+}
+# Sales of a facility + SKU by channel (any grain, e.g. by day): summed per channel over the
+# planning window for the channel mix. Sales without a channel count as `unassigned`.
+CHANNEL_SALES = {
     "facility_id": pl.String,
     "variant_id": pl.String,
     "channel_id": pl.String,
     "sale_date": pl.Date,
     "sold_qty": pl.Float64,
-    "sold_value_amount": MONEY,
 }
 # The stock of a facility + SKU as of the planning date, and the day it first had activity.
 STOCK = {

@@ -9,7 +9,7 @@ import polars as pl
 from models import lead_times
 from models.inputs import LANES, QTY, ModelSettings, conform
 from models.replenishment import ZERO, ceil_to_multiple, dec, floor_to_multiple
-from models.wording import money_text, number_text, sentence, suggestion_id
+from models.wording import codes, money_text, number_text, sentence, suggestion_id
 
 DESTINATION = ["variant_id", "destination_facility_id"]
 SOURCE = ["variant_id", "source_facility_id"]
@@ -262,11 +262,7 @@ def with_outcome(frame: pl.LazyFrame) -> pl.LazyFrame:
         "partial": pl.col("is_short"),
         "no_vendor_terms": pl.col("vendor_id").is_null(),
     }
-    return frame.with_columns(
-        constraints=pl.concat_list(
-            pl.when(flag.fill_null(False)).then(pl.lit(code)) for code, flag in flags.items()
-        ).list.drop_nulls()
-    )
+    return frame.with_columns(constraints=codes(flags))
 
 
 def _channel_text(channel: str, priority: str) -> pl.Expr:

@@ -18,7 +18,7 @@ from models.inputs import (
     conform,
 )
 from models.normal import inverse_normal_cdf, normal_cdf
-from models.wording import number_text, percent_text, sentence, suggestion_id
+from models.wording import codes, number_text, percent_text, sentence, suggestion_id
 
 KEY_COLUMNS = list(KEYS)
 ZERO = pl.lit(0, QTY)
@@ -71,7 +71,7 @@ def preferred_vendors(vendor_terms: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def channel_profile(
-    sales: pl.LazyFrame,
+    channel_sales: pl.LazyFrame,
     stock: pl.LazyFrame,
     priorities: pl.LazyFrame,
     settings: ModelSettings,
@@ -80,7 +80,7 @@ def channel_profile(
     most important (lowest priority number) channel it sells through, then the fastest.
     Channels without a configured priority rank after every configured one."""
     ranked = (
-        demand.channel_demand(sales, stock, settings)
+        demand.channel_demand(channel_sales, stock, settings)
         .filter(pl.col("channel_velocity_qty") > 0)
         .join(
             conform(priorities, CHANNEL_PRIORITIES, "channel_priorities"),
@@ -194,6 +194,7 @@ def with_levels(frame: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
 
 def plan_positions(
     sales: pl.LazyFrame,
+    channel_sales: pl.LazyFrame,
     stock: pl.LazyFrame,
     lead_time_samples: pl.LazyFrame,
     rules: pl.LazyFrame,
@@ -210,7 +211,9 @@ def plan_positions(
         positions(stock, rules, stats)
         .join(stats, on=KEY_COLUMNS, how="left")
         .join(
-            channel_profile(sales, stock, channel_priorities, settings), on=KEY_COLUMNS, how="left"
+            channel_profile(channel_sales, stock, channel_priorities, settings),
+            on=KEY_COLUMNS,
+            how="left",
         )
         .join(preferred_vendors(vendor_terms), on="variant_id", how="left")
         .join(
@@ -367,9 +370,7 @@ def constraints(settings: ModelSettings) -> pl.Expr:
         "case_pack": pl.col("is_case_pack_applied"),
         "capacity": pl.col("is_capacity_applied"),
     }
-    return pl.concat_list(
-        pl.when(flag.fill_null(False)).then(pl.lit(code)) for code, flag in flags.items()
-    ).list.drop_nulls()
+    return codes(flags)
 
 
 # -- the rationale -----------------------------------------------------------------------------

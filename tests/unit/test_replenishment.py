@@ -18,6 +18,7 @@ import pytest
 from models import demand, lead_times
 from models.inputs import (
     CHANNEL_PRIORITIES,
+    CHANNEL_SALES,
     LANES,
     LEAD_TIMES,
     RULES,
@@ -107,8 +108,17 @@ class World:
         for row in rules:
             for name in ("min_qty", "max_qty", "service_level", "capacity_qty"):
                 row[name] = None if row[name] is None else D(str(row[name]))
+        channel_sales = frame(
+            CHANNEL_SALES, [{n: row[n] for n in CHANNEL_SALES} for row in self.sales]
+        )
+        # the daily grain the models read: all channels of a day together
+        daily = frame(SALES, [{n: row[n] for n in SALES} for row in self.sales])
+        daily = daily.group_by(["facility_id", "variant_id", "sale_date"]).agg(
+            pl.col("sold_qty").sum(), pl.col("sold_value_amount").sum()
+        )
         return {
-            "sales": frame(SALES, self.sales),
+            "sales": daily,
+            "channel_sales": channel_sales,
             "stock": frame(STOCK, self.stock),
             "lead_time_samples": frame(LEAD_TIMES, self.lead_times),
             "rules": frame(RULES, rules),
@@ -208,7 +218,7 @@ def test_velocity_and_sigma_count_the_days_without_sales_as_zero():
     assert row["demand_sigma_qty"] == approx(statistics.stdev([4, 0, 2, 0, 0, 0, 0]))
     assert (row["planning_days"], row["sale_days"]) == (7, 2)
     channels = demand.channel_demand(
-        world.frames()["sales"], world.frames()["stock"], world.settings
+        world.frames()["channel_sales"], world.frames()["stock"], world.settings
     )
     by_channel = {
         r["channel_id"]: r["channel_velocity_qty"] for r in channels.collect().iter_rows(named=True)
