@@ -158,6 +158,31 @@ with layout.section():
     risk_cards()
     service_cards()
 
+
+def last_run_trouble() -> bool:
+    """Warn when the pipeline's last run failed or turned feed rows away; True if it did."""
+    if not queries.has_tables("raw.pipeline_runs"):
+        return False  # the Data quality page says what to run
+    runs = queries.pipeline_runs()
+    if runs.empty:
+        return False
+    run = runs.iloc[0]
+    if run["status"] != "success":
+        st.error(f"The last pipeline run ({run['run_id']}) failed.", icon=":material/error:")
+    elif run["rows_rejected"] or run["refusals"]:
+        st.warning(
+            f"The last pipeline run ({run['run_id']}) rejected {run['rows_rejected']} feed "
+            f"row(s); the ledger refused {run['refusals']}.",
+            icon=":material/rule:",
+        )
+    else:
+        return False
+    st.page_link(
+        "app_pages/data_quality.py", label="See them on Data quality", icon=":material/rule:"
+    )
+    return True
+
+
 with layout.section("Pending actions"):
     actions = queries.pending_actions(chosen)
     if actions.empty:
@@ -187,7 +212,8 @@ with layout.section("Exception alerts"):
             icon=":material/sync_problem:",
         )
         layout.table(unmatched, "unreconciled")
-    if out.empty and negative.empty and unmatched.empty:
+    troubled_run = last_run_trouble()
+    if out.empty and negative.empty and unmatched.empty and not troubled_run:
         st.success("No exceptions for these filters.", icon=":material/check_circle:")
 
 with st.expander("Fill rate by channel and cycle times"), layout.section():

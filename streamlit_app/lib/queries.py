@@ -1001,3 +1001,84 @@ def negative_positions(f: Filters, as_of: date) -> pd.DataFrame:
         """,
         {**f.params(), "as_of": end_of(as_of)},
     )
+
+
+# -- feeds and pipeline runs --------------------------------------------------------------------
+
+
+def pipeline_runs() -> pd.DataFrame:
+    """The pipeline's runs, latest first."""
+    return fetch(
+        """
+        select run_id, job, status, started_at, finished_at, files, rows_rejected,
+               events_posted, refusals, events_extracted, models_built, quality_passed,
+               failed_checks, quality_report
+        from raw.pipeline_runs
+        order by started_at desc
+        limit 100
+        """,
+        needs=("raw.pipeline_runs",),
+    )
+
+
+def in_run(run_id: str | None) -> str:
+    return "run_id = $run_id" if run_id else "true"
+
+
+def rejects_by_rule(run_id: str | None) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select feed, rule, field, count(*) as rejected_count,
+               count(distinct file || '#' || row_number) as row_count
+        from raw.rejects
+        where {in_run(run_id)}
+        group by all
+        order by rejected_count desc, feed, rule
+        """,
+        {"run_id": run_id},
+        needs=("raw.rejects",),
+    )
+
+
+def rejects(run_id: str | None) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select rejected_at, feed, file, row_number, source_ref, field, rule, message, run_id
+        from raw.rejects
+        where {in_run(run_id)}
+        order by rejected_at desc, feed, file, row_number
+        limit 5000
+        """,
+        {"run_id": run_id},
+        needs=("raw.rejects",),
+    )
+
+
+def refusals(run_id: str | None) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select refused_at, feed, file, row_number, source_ref, idempotency_key, code, field,
+               message, run_id
+        from raw.posting_refusals
+        where {in_run(run_id)}
+        order by refused_at desc, feed, file, row_number
+        limit 5000
+        """,
+        {"run_id": run_id},
+        needs=("raw.posting_refusals",),
+    )
+
+
+def feed_files(run_id: str | None) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select processed_at, feed, file, format, rows, valid_rows, rejected_rows, posted_rows,
+               refused_rows, replayed_rows, run_id
+        from raw.feed_files
+        where {in_run(run_id)}
+        order by processed_at desc, feed, file
+        limit 5000
+        """,
+        {"run_id": run_id},
+        needs=("raw.feed_files",),
+    )

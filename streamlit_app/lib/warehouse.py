@@ -129,8 +129,8 @@ MODEL_TABLES = ("marts.replenishment_suggestions", "marts.transfer_suggestions",
 def hint_for(absent: Sequence[str]) -> str:
     if all(name in FEED_TABLES for name in absent):
         return (
-            "These tables are written when the pipeline processes feed files: drop files into "
-            "the inbox and run `stockcard pipeline run` (or `stockcard demo`)."
+            "The pipeline writes these as it runs and reads the feed inbox: run `stockcard "
+            "pipeline run` (or `stockcard demo`)."
         )
     if all(name in MODEL_TABLES for name in absent):
         return (

@@ -104,7 +104,10 @@ def test_overview_queues_the_pending_actions(open_page: OpenPage):
 
 def test_overview_raises_the_exceptions_of_the_last_business_date(open_page: OpenPage):
     app = open_page()
-    assert texts(app.warning) == ["1 SKU(s) out of stock at a facility."]
+    assert texts(app.warning) == [
+        "1 SKU(s) out of stock at a facility.",
+        "The last pipeline run (run-2) rejected 2 feed row(s); the ledger refused 1.",
+    ]
     assert not app.error
     out = table(app, "available_qty", "since_at")
     assert rows(out, "facility_id", "variant_id") == [("ST1", "RICE-KG")]
@@ -334,11 +337,35 @@ def test_valuation_shows_a_fifo_items_layers(open_page: OpenPage):
     assert list(history["cost_qty_after"]) == [Decimal(200), Decimal(150), Decimal(120)]
 
 
-def test_data_quality_reconciles_every_facility_and_sku(open_page: OpenPage):
+def test_data_quality_shows_the_last_run_and_what_it_turned_away(open_page: OpenPage):
+    """Run 2 read a POS file of 10 rows: 2 rejected (a zero quantity, an unknown SKU), 1 refused
+    by the ledger (not enough stock), 7 posted."""
     app = open_page("data_quality")
     assert metrics(app) == {
+        "Status": ("success", ""),
+        "Files read": ("1", ""),
+        "Rows rejected": ("2", ""),
+        "Ledger refusals": ("1", ""),
+        "Quality checks": ("passed", ""),
         "Facility + SKUs reconciled": ("7 of 7", ""),
         "Extract consistent": ("yes", ""),
         "High-water event": ("21", ""),
     }
     assert not app.error
+    by_rule = table(app, "rule", "rejected_count")
+    assert rows(by_rule, "feed", "rule", "field", "rejected_count") == [
+        ("pos_sales", "greater_than(0)", "qty", 1),
+        ("pos_sales", "known_sku", "sku", 1),
+    ]
+    refused = table(app, "code", "idempotency_key")
+    assert rows(refused, "row_number", "code", "field") == [(5, "insufficient_stock", "qty")]
+    files = table(app, "posted_rows", "refused_rows")
+    assert rows(files, "file", "rows", "rejected_rows", "posted_rows") == [
+        ("pos_sales_20261020.csv", 10, 2, 7)
+    ]
+
+
+def test_data_quality_over_every_run(open_page: OpenPage):
+    app = open_page("data_quality", quality_run="All runs")
+    files = table(app, "posted_rows", "refused_rows")
+    assert sorted(files["file"]) == ["erp_receipts_20261001.csv", "pos_sales_20261020.csv"]

@@ -10,15 +10,18 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 
 from ledger import Ledger, counts, reservations, transfers
 from pipelines.extract import extract
+from pipelines.feed_store import record_feed_results
 from pipelines.warehouse import build
 from tests.support import WORLD, Stock
 
@@ -227,7 +230,8 @@ def count_tees(ledger: Ledger) -> None:
 
 
 def build_known_warehouse(directory: Path) -> Path:
-    """Arrange the ledger in `directory`, extract it and build every model; the DuckDB path."""
+    """Arrange the ledger in `directory`, extract it, build every model and record two pipeline
+    runs' feed results; the DuckDB path."""
     warehouse = directory / "warehouse.duckdb"
     with Ledger.open(f"sqlite:///{directory / 'ledger.sqlite'}") as ledger:
         ledger.init()
@@ -237,7 +241,58 @@ def build_known_warehouse(directory: Path) -> Path:
     if not summary.success:
         failed = [(node.unique_id, node.message) for node in summary.failed()]
         raise AssertionError(f"the known warehouse did not build: {summary.error} {failed}")
+    record_feeds(warehouse)
     return warehouse
+
+
+# Two runs: the first read one receipts file cleanly; the second read a POS file of 10 rows,
+# rejected 2 (a zero quantity, an unknown SKU) and the ledger refused 1 (not enough stock).
+FEED_FILE = "pos_sales_20261020.csv"
+
+
+def record_feeds(warehouse: Path) -> None:
+    from pipelines.runner import RunSummary, record_run
+
+    record_feed_results(
+        warehouse, run_id="run-1",
+        files=feed_file("erp_receipts", "erp_receipts_20261001.csv", rows=3, rejected=0,
+                        refused=0),
+    )  # fmt: skip
+    record_feed_results(
+        warehouse, run_id="run-2",
+        rejects=pl.DataFrame(
+            {"feed": ["pos_sales"] * 2, "file": [FEED_FILE] * 2, "row_number": [3, 7],
+             "source_ref": ["POS-3", "POS-7"], "field": ["qty", "sku"],
+             "rule": ["greater_than(0)", "known_sku"],
+             "message": ["qty: must be greater than 0", "sku: NOPE-1 is not a known SKU"]}
+        ),
+        refusals=pl.DataFrame(
+            {"feed": ["pos_sales"], "file": [FEED_FILE], "row_number": [5],
+             "source_ref": ["POS-5"], "idempotency_key": ["pos_sales:POS-5"],
+             "code": ["insufficient_stock"], "field": ["qty"],
+             "message": ["qty: 40 exceeds the 14 available of TEE-M at ST1"]}
+        ),
+        files=feed_file("pos_sales", FEED_FILE, rows=10, rejected=2, refused=1),
+    )  # fmt: skip
+    for run_id, day, rejected, refused in (("run-1", 1, 0, 0), ("run-2", 20, 2, 1)):
+        started = datetime(2026, 10, day, 6, 0, tzinfo=UTC)
+        record_run(
+            warehouse,
+            RunSummary(
+                run_id=run_id, job="stockcard_job", success=True, started_at=started,
+                finished_at=started + timedelta(minutes=5), files=1, rows_rejected=rejected,
+                refusals=refused, quality_passed=True,
+            ),
+        )  # fmt: skip
+
+
+def feed_file(feed: str, file: str, *, rows: int, rejected: int, refused: int) -> pl.DataFrame:
+    valid = rows - rejected
+    return pl.DataFrame(
+        {"feed": [feed], "file": [file], "format": ["csv"], "rows": [rows],
+         "valid_rows": [valid], "rejected_rows": [rejected], "posted_rows": [valid - refused],
+         "refused_rows": [refused], "replayed_rows": [0]}
+    )  # fmt: skip
 
 
 def known_warehouse(factory: pytest.TempPathFactory) -> Path:
