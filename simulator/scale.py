@@ -6,13 +6,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 NAMED_SCALES = {"tiny": 3_500, "small": 35_000, "medium": 1_000_000, "large": 10_000_000}
 SHORT_CALENDAR = (date(2026, 9, 1), 28)  # tiny: four weeks
 FULL_CALENDAR = (date(2025, 11, 1), 365)  # a retail year, November to October
 SHORT_UP_TO = 8_000  # targets up to this many movements use the short calendar
-LOCAL = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +64,16 @@ def scale_of(scale: str | int) -> Scale:
 
 
 def local_offset(day: date) -> timedelta:
-    """The stores' UTC offset on a day (the day's noon decides; shops are shut at 02:00)."""
-    offset = datetime(day.year, day.month, day.day, 12, tzinfo=LOCAL).utcoffset()
-    assert offset is not None
-    return offset
+    """The stores' UTC offset on a day: Central European Time, summer time from the last Sunday
+    of March to the last Sunday of October (the day's noon decides; shops are shut at night).
+    Computed, not looked up, so the files are the same on every machine."""
+    summer = last_sunday(day.year, 3) <= day < last_sunday(day.year, 10)
+    return timedelta(hours=2 if summer else 1)
+
+
+def last_sunday(year: int, month: int) -> date:
+    last = date(year, month + 1, 1) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
 
 
 def at(day: date, minute: float) -> datetime:

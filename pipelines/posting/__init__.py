@@ -16,6 +16,7 @@ from ledger import export
 from ledger.api import Ledger, PostingResult
 from ledger.errors import LedgerError
 from models.feeds import CONFIG_FEEDS, FEEDS, MASTER_ORDER
+from pipelines.ingest import consigned_skus
 from pipelines.posting import masterdata
 from pipelines.posting.movements import BUILDERS
 from pipelines.posting.steps import (
@@ -217,8 +218,6 @@ def events_in(result: Mapping[str, Any]) -> int:
 def consignment_vendors(ledger: Ledger, batches: Mapping[str, Any]) -> dict[str, str]:
     """SKU → vendor for consigned stock: what the ledger holds for vendors, and what this run's
     goods receipts bring in as consignment. Tills do not know who owns what they sell."""
-    from pipelines.ingest import consigned_skus
-
     vendors = consigned_skus(ledger)
     receipts = batches.get("goods_receipts")
     if receipts is not None:
@@ -236,8 +235,8 @@ def apply_master_data(ledger: Ledger, batches: Mapping[str, Any]) -> dict[str, A
     count tolerances, and hand back the replenishment configuration for the warehouse.
 
     Returns {"config": {table: frame}, "applied": {feed: rows}, "unchanged": {feed: rows},
-    "refused": {feed: rows}, "refusals": frame, "outcome": PostingOutcome}; "config" holds only
-    the configuration feeds present in `batches`."""
+    "refused": {feed: rows}, "refusals": frame (REFUSAL_SCHEMA)}; "config" holds only the
+    configuration feeds of `batches` with valid rows: a table is replaced by what was sent."""
     tally = Tally()
     context = StepContext(ledger)
     for feed in MASTER_ORDER:
@@ -249,7 +248,7 @@ def apply_master_data(ledger: Ledger, batches: Mapping[str, Any]) -> dict[str, A
     config = {
         feed: masterdata.config_frame(feed, batches[feed].good)
         for feed in CONFIG_FEEDS
-        if feed in batches
+        if feed in batches and batches[feed].good.height
     }
     return {
         "config": config,
@@ -257,7 +256,6 @@ def apply_master_data(ledger: Ledger, batches: Mapping[str, Any]) -> dict[str, A
         "unchanged": {feed: counts["replayed"] for feed, counts in outcome.by_feed.items()},
         "refused": {feed: counts["refused"] for feed, counts in outcome.by_feed.items()},
         "refusals": outcome.refusals,
-        "outcome": outcome,
     }
 
 

@@ -96,9 +96,7 @@ class StepContext:
 def text(value: Any) -> Any:
     """A typed feed value as request text: exact decimals, ISO 8601 UTC times."""
     if isinstance(value, Decimal):
-        return (
-            format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-        )
+        return format(value.normalize(), "f")  # 12.500000 → "12.5", never 1.25E+1
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
