@@ -1082,3 +1082,107 @@ def feed_files(run_id: str | None) -> pd.DataFrame:
         {"run_id": run_id},
         needs=("raw.feed_files",),
     )
+
+
+# -- replenishment and rebalancing suggestions -------------------------------------------------
+
+ABC_CLASSES = ("A", "B", "C")
+XYZ_CLASSES = ("X", "Y", "Z")
+SUGGESTION_TABLES = (
+    "marts.replenishment_suggestions",
+    "marts.transfer_suggestions",
+    "marts.abc_xyz",
+)
+
+
+def in_segments(abc: Sequence[str], xyz: Sequence[str]) -> str:
+    """A condition on the ABC and XYZ classes of marts.abc_xyz joined in as `seg`."""
+    parts = ["true"]
+    if abc:
+        parts.append("list_contains($abc, seg.abc_class)")
+    if xyz:
+        parts.append("list_contains($xyz, seg.xyz_class)")
+    return " and ".join(parts)
+
+
+def replenishment_suggestions(f: Filters, abc: Sequence[str], xyz: Sequence[str]) -> pd.DataFrame:
+    """One suggestion per facility + SKU with its segment, quantities, levels, expected impact
+    and rationale (no unit costs: those are on the valuation page)."""
+    return fetch(
+        f"""
+        select s.as_of_date, s.facility_id, s.variant_id, seg.segment, s.decision,
+               s.order_qty, s.vendor_id, s.need_qty, s.transfer_in_qty, s.transfer_out_qty,
+               s.transfer_sources, s.on_hand_qty, s.reserved_qty, s.backordered_qty,
+               s.inbound_qty, s.in_transit_qty, s.inventory_position_qty,
+               s.position_after_qty, s.demand_qty_per_day, s.lead_time_days,
+               s.safety_stock_qty, s.reorder_point_qty, s.order_up_to_qty, s.level_source,
+               s.days_of_cover_before, s.days_of_cover_after, s.stockout_risk_before,
+               s.stockout_risk_after, array_to_string(s.constraints, ', ') as constraints,
+               s.rationale
+        from marts.replenishment_suggestions s
+        left join marts.abc_xyz seg using (facility_id, variant_id)
+        where {f.condition(facility="s.facility_id", sku="s.variant_id")}
+          and {in_segments(abc, xyz)}
+        order by (s.order_qty > 0) desc, s.facility_id, s.variant_id
+        """,
+        {**f.params(), "abc": list(abc), "xyz": list(xyz)},
+        needs=SUGGESTION_TABLES,
+    )
+
+
+def order_totals(f: Filters, abc: Sequence[str], xyz: Sequence[str]) -> pd.DataFrame:
+    """Orders suggested per currency: how many, how much, and their value at the vendors' cost."""
+    return fetch(
+        f"""
+        select s.currency_code, count(*) as order_count, sum(s.order_qty) as order_qty,
+               sum(s.order_value_amount) as order_value_amount
+        from marts.replenishment_suggestions s
+        left join marts.abc_xyz seg using (facility_id, variant_id)
+        where s.order_qty > 0
+          and {f.condition(facility="s.facility_id", sku="s.variant_id")}
+          and {in_segments(abc, xyz)}
+        group by all
+        """,
+        {**f.params(), "abc": list(abc), "xyz": list(xyz)},
+        needs=SUGGESTION_TABLES,
+    )
+
+
+def transfer_suggestions(f: Filters, abc: Sequence[str], xyz: Sequence[str]) -> pd.DataFrame:
+    """Rebalancing suggestions, segmented by the destination's ABC/XYZ class."""
+    return fetch(
+        f"""
+        select s.as_of_date, s.variant_id, s.source_facility_id, s.destination_facility_id,
+               seg.segment, s.transfer_qty, s.destination_need_qty, s.destination_position_qty,
+               s.destination_reorder_point_qty, s.destination_order_up_to_qty,
+               s.source_available_qty, s.source_kept_qty, s.is_source_protected,
+               s.lane_lead_time_days, s.vendor_id, s.vendor_lead_time_days, s.is_faster,
+               s.is_cheaper, s.destination_cover_before_days, s.destination_cover_after_days,
+               array_to_string(s.constraints, ', ') as constraints, s.rationale
+        from marts.transfer_suggestions s
+        left join marts.abc_xyz seg
+          on seg.facility_id = s.destination_facility_id and seg.variant_id = s.variant_id
+        where {on_lane(f, "s.source_facility_id")}
+          and {f.condition(facility=None, sku="s.variant_id")}
+          and {in_segments(abc, xyz)}
+        order by s.variant_id, s.destination_facility_id, s.source_facility_id
+        """,
+        {**f.params(), "abc": list(abc), "xyz": list(xyz)},
+        needs=SUGGESTION_TABLES,
+    )
+
+
+def segments(f: Filters, abc: Sequence[str], xyz: Sequence[str]) -> pd.DataFrame:
+    return fetch(
+        f"""
+        select seg.as_of_date, seg.facility_id, seg.variant_id, seg.segment, seg.abc_class,
+               seg.xyz_class, seg.consumption_qty, seg.value_share, seg.cumulative_value_share,
+               seg.demand_cv, seg.count_interval_days, seg.rationale
+        from marts.abc_xyz seg
+        where {f.condition(facility="seg.facility_id", sku="seg.variant_id")}
+          and {in_segments(abc, xyz)}
+        order by seg.facility_id, seg.segment, seg.variant_id
+        """,
+        {**f.params(), "abc": list(abc), "xyz": list(xyz)},
+        needs=SUGGESTION_TABLES,
+    )
