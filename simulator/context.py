@@ -19,6 +19,9 @@ from simulator.inbox import Inbox, Row
 from simulator.state import Stock
 from simulator.world import World
 
+WEB_UNITS_PER_LINE = 1.15
+CASES = 17  # units of a wholesale line: about two and a half cases
+
 
 @dataclass(slots=True)
 class Sim:
@@ -118,17 +121,15 @@ def daily_units(world: World, demand: Demand) -> np.ndarray:
         f = world.index(store.code)
         units[f] = store_units[number]
         units[world.index(store.dc)] += store_units[number]
-    total = store_units.sum(axis=0)
+    till_lines = store_units.sum(axis=0) / MEAN_LINE_QTY
     online = np.array([c.online for c in world.catalogue.category])
     wholesale = np.array([c.wholesale for c in world.catalogue.category])
-    units[world.index("DC-N")] += total * online * ONLINE_SHARE * 7 / 6 / MEAN_LINE_QTY * 1.15
-    for dc in world.dcs:
-        units[world.index(dc.code)] += total * wholesale * WHOLESALE_SHARE * 24 / 2
+    # the shop sells seven days a week, the stores six
+    web = till_lines * online * ONLINE_SHARE * 7 / 6 * WEB_UNITS_PER_LINE
+    units[world.index("DC-N")] += web
+    for dc in world.dcs:  # wholesale lines are split between the two centres
+        units[world.index(dc.code)] += till_lines * wholesale * WHOLESALE_SHARE / 2 * CASES
     return units
-
-
-def number_text(value: int | Decimal) -> str:
-    return str(value)
 
 
 def row(**fields: object) -> Row:

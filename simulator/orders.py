@@ -175,11 +175,12 @@ def plan_wholesale_orders(sim: Sim) -> None:
     eligible = np.array([c.wholesale for c in cat.category])
     weights = sim.demand.store_rate.sum(axis=0) * sim.demand.shape[sim.day_index] * eligible
     weights = weights / weights.sum()
-    store_lines = float(sim.demand.pos_lines(sim.day_index, 3).sum())
+    # a week's wholesale lines come in on five weekdays, split between two centres, 2.5 to an order
+    till_lines = float(sim.demand.pos_lines(sim.day_index, 3).sum())
+    expected = WHOLESALE_SHARE * till_lines * 7 / 5 / 2 / 2.5 + 0.3
     for dc in sim.world.dcs:
         f = sim.world.index(dc.code)
-        orders = int(sim.rng.poisson(WHOLESALE_SHARE * store_lines * 7 / 5 / 2 / 2.5 + 0.3))
-        for _ in range(orders):
+        for _ in range(int(sim.rng.poisson(expected))):
             number = f"SO-{sim.number('sales_order'):06d}"
             count = int(sim.rng.integers(1, 5))
             skus = sim.rng.choice(

@@ -49,6 +49,8 @@ def sell_at(sim: Sim, f: int, expected: np.ndarray) -> None:
 
 def running_total(skus: np.ndarray, qty: np.ndarray) -> np.ndarray:
     """For each line, the units of its SKU sold up to and including it, in till order."""
+    if len(skus) == 0:
+        return np.zeros(0, dtype=np.int64)
     order = np.argsort(skus, kind="stable")
     sorted_skus, sorted_qty = skus[order], qty[order]
     cumulative = np.cumsum(sorted_qty)
