@@ -80,23 +80,20 @@ def as_text(contract: FeedContract, frame: pl.DataFrame) -> pl.DataFrame:
     """Every contract column as trimmed text (empty → missing), the row number and the source
     reference; columns the file lacks are missing in every row."""
     names = (*contract.column_names, "_malformed")
-    columns = []
-    for name in names:
-        if name in frame.columns:
-            cell = pl.col(name).cast(pl.String).str.strip_chars()
-            columns.append(pl.when(cell == "").then(None).otherwise(cell).alias(name))
-        else:
-            columns.append(pl.lit(None, dtype=pl.String).alias(name))
-    if frame.width == 0:
-        frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
-    text = frame.select(columns)
+    height = frame.height
+    # added to the frame, not selected, so a file with none of the columns keeps its rows
+    missing = [pl.repeat(None, height, dtype=pl.String).alias(n) for n in names if n not in frame]
+    frame = frame.with_columns(missing) if missing else frame
+    cells = [pl.col(name).cast(pl.String).str.strip_chars() for name in names]
+    text = frame.select(
+        pl.when(cell == "").then(None).otherwise(cell).alias(name)
+        for name, cell in zip(names, cells, strict=True)
+    )
     parts = [pl.col(name) for name in contract.key]
     joined = pl.concat_str([part.fill_null("") for part in parts], separator=":")
     # a row with no key at all (a line that is not JSON) has no source reference to repeat
     key = pl.when(pl.any_horizontal(part.is_not_null() for part in parts)).then(joined)
-    return text.with_columns(
-        source_ref=key, row_number=pl.int_range(1, frame.height + 1, dtype=pl.Int64)
-    )
+    return text.with_columns(source_ref=key, row_number=pl.int_range(1, height + 1, dtype=pl.Int64))
 
 
 def reject_rows(
