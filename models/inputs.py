@@ -104,6 +104,7 @@ class ModelSettings:
     review_period_days: int = 7
     default_lead_time_days: float = 14.0
     lead_time_lookback_days: int = 365
+    backorder_window_days: int = 28
     transfer_rounds: int = 3
     abc_window_days: int = 364
     abc_shares: tuple[float, float] = (0.80, 0.95)
