@@ -123,6 +123,7 @@ def test_good_rows_are_typed_exactly() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "rule", "message"),
     [
+        ({"sku": "NOPE-1"}, "sku", "known_sku", "sku: must be a known SKU, got 'NOPE-1'"),
         ({"reason_code": "stolen"}, "reason_code", "known_reason_code",
          "reason_code: must be an active reason code, got 'stolen'"),
         ({"qty": "0"}, "qty", "non_zero_number",
