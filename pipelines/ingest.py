@@ -1,6 +1,5 @@
-"""Feed files in the inbox: which are waiting, reading them as text, validating them against
-their contracts with what the ledger and this run's master data know, and archiving them once
-processed. Pure Python: no Dagster import."""
+"""Feed files in the inbox: what is waiting, reading it as text, validating it against the
+contracts with what the ledger knows, archiving it once processed. No Dagster import."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Bad rows, on purpose: a copy of a good row with one defect a contract must catch — a missing
-field, an unknown SKU or facility, a negative or non-numeric quantity, a bad or closed-period
-date, an unknown reason code, a duplicate, or (JSON lines) a line that is not JSON at all."""
+"""Bad rows on purpose: a copy of a good row with one defect a contract must catch (a missing
+field, unknown code, bad number or date, closed-period date, duplicate or broken JSON line)."""
 
 from __future__ import annotations
 

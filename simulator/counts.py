@@ -1,6 +1,5 @@
-"""Cycle counts before opening: stores on Wednesdays, distribution centres on Tuesdays. A tenth
-of the assortment is counted blind; a count beyond the tolerance is recounted by a colleague,
-and the manager approves. Counts find the shrink nobody recorded — and make their own mistakes."""
+"""Weekly cycle counts before opening: a tenth of the assortment counted blind, recounted by a
+colleague beyond the tolerance, approved by the manager; they find unrecorded shrink."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Orders that reserve stock at a distribution centre: the web shop (placed, paid, picked,
-shipped in the evening wave, sometimes cancelled or returned) and wholesale customers (ordered,
-allocated, committed, shipped before noon). Each step is timed inside the ledger's TTLs."""
+"""Orders that reserve stock at a distribution centre: web shop and wholesale order lines,
+each step (reserve, allocate, commit, consume, release) timed inside the ledger's TTLs."""
 
 from __future__ import annotations
 

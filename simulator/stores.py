@@ -12,13 +12,14 @@ from simulator.scale import local_offset
 from simulator.world import CURRENCY
 
 LINE_QTY, LINE_P = np.array([1, 2, 3]), np.array([0.8, 0.15, 0.05])
-PHANTOM = 0.08  # store-days with a scan of something the store does not have: refused
+PHANTOM = 0.08  # store-days with a scan of an article the store does not list: refused
 DAMAGE, SHRINK, FOUND = 0.25, 0.15, 0.05  # reported per store and day
 HIDDEN_SHRINK = 0.4  # units that walk out unrecorded, per store and day
 OPEN, CLOSE = 480, 1200  # tills from 08:00 to 20:00
 
 
 def sell_at_stores(sim: Sim) -> None:
+    """08:00-20:00 at the tills, closed on Sundays."""
     if sim.day.weekday() == 6:
         return
     expected = sim.demand.pos_lines(sim.day_index, sim.day.weekday())

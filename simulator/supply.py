@@ -1,6 +1,5 @@
-"""Buying: purchase orders from vendors to the distribution centres, direct store deliveries of
-dairy, consignment deliveries of books; goods receipts with partial, damaged and over-deliveries;
-quality inspection; putaway; and the monthly consignment settlement."""
+"""Buying: purchase orders, direct store deliveries, consignment deliveries; goods receipts
+(partial, damaged, over-delivered), quality inspection, putaway and consignment settlement."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Store replenishment: twice a week each store orders from its distribution centre; the WMS
-ships in one or two shipments (now and then short), and the store receives them a day or two
-later — with the odd unit lost, damaged or delivered to the wrong store."""
+"""Store replenishment: stores order from their distribution centre twice a week; shipments
+arrive a day or two later, now and then short, with the odd unit lost, damaged or misrouted."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The feed contracts: for every file a source system drops, its format, columns and rules.
-
-Master-data feeds are applied to the ledger, configuration feeds go to the warehouse, movement
-feeds are posted through the ledger. docs/feeds.md describes each in words.
-"""
+"""The feed contract: a feed's format, columns, source reference and rules, bound to the
+reference data of a run as a Pandera schema; and the helpers the catalogue is written with."""
 
 from __future__ import annotations
 

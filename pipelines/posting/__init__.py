@@ -1,7 +1,5 @@
-"""Posting validated feed rows through the ledger: master data first, then every movement in
-business-time order across feeds, through the ledger's own workflows where a feed describes one,
-with idempotency keys from the source reference (`<feed>:<source_ref>[:<step>]`), so posting
-the same rows again changes nothing. Pure Python: no Dagster import."""
+"""Posting validated feed rows through the ledger: master data, then movements in business-time
+order through the ledger's workflows, idempotent by source reference. No Dagster import."""
 
 from __future__ import annotations
 

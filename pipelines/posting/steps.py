@@ -1,7 +1,5 @@
-"""A step is one request to the ledger made from one or more feed rows: a plain posting, or one
-operation of a workflow (register a purchase order, receive a goods receipt, ship a transfer,
-reserve an order line, …), with its business time, its idempotency key and the rows it stands
-for. Steps of all feeds are put in business-time order before they run."""
+"""A step: one request to the ledger made from feed rows (a plain posting or a workflow
+operation), with its business time, idempotency key and the rows it stands for."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""The committed tiny inbox posted through a fresh SQLite ledger (SPEC P1-P3): master data
-applied, every valid row posted in business-time order through the ledger's workflows, the
-ledger's refusals recorded with their codes, a second run posting nothing."""
+"""The committed tiny inbox through a fresh SQLite ledger (SPEC P1-P3): every valid row posted,
+refusals with their codes, a second run posting nothing, balances as the rows imply."""
 
 from __future__ import annotations
 
