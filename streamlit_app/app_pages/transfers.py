@@ -24,7 +24,11 @@ def funnel_chart(funnel: pd.DataFrame) -> alt.Chart:
         alt.Chart(funnel)
         .mark_bar()
         .encode(
-            x=alt.X("transfer_count:Q", title="Transfers that reached the stage"),
+            x=alt.X(
+                "transfer_count:Q",
+                title="Transfers that reached the stage",
+                axis=alt.Axis(tickMinStep=1, format="d"),
+            ),
             y=alt.Y("stage:N", sort=list(queries.TRANSFER_STAGES), title=None),
             tooltip=["stage", "transfer_count"],
         )

@@ -119,7 +119,8 @@ def kpi(
         help=help,
         border=True,
         chart_data=trend or None,
-        chart_type="bar",
+        chart_type="line",
+        height="stretch",
     )
 
 
