@@ -5,6 +5,7 @@ report. Every run is recorded in the warehouse's raw.pipeline_runs."""
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -70,9 +71,11 @@ def run_job(
     instance: dg.DagsterInstance | None = None,
     run_config: dict[str, Any] | None = None,
     log_level: str = "WARNING",
+    log_file: Path | None = None,
 ) -> RunSummary:
     """Execute `job` in this process against `places`; never raises for a failed step (the
-    summary says which failed), only for a job that does not exist."""
+    summary says which failed), only for a job that does not exist. With `log_file`, everything
+    the run prints (Dagster's log at `log_level`, dbt's output) goes there instead."""
     from pipelines.defs.resources import StockcardResource
 
     if job not in JOBS:
@@ -104,6 +107,33 @@ def run_job(
         summary = with_feed_counts(summary, places.warehouse)
         record_run(places.warehouse, summary)
     return summary
+
+
+@contextmanager
+def printed_to(log_file: Path | None) -> Iterator[None]:
+    """Everything this process and its children print, appended to `log_file` for a while.
+
+    Redirected at the file descriptors, not only sys.stdout: dbt's and Dagster's log handlers
+    hold the original streams, and dbt runs as a child process."""
+    if log_file is None:
+        yield
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log_file.open("ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def refresh_config() -> dict[str, Any]:

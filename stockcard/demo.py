@@ -48,11 +48,14 @@ def run(args: argparse.Namespace) -> int:
         json.dumps({"scale": args.scale, "seed": args.seed}) + "\n"
     )
     print("running the pipeline: ingest → post → extract → dbt → models → quality …", flush=True)
-    from pipelines.runner import run_job
+    from pipelines.runner import printed_to, run_job
+    from pipelines.warehouse import docs_generate
 
-    summary = run_job(places)
-    closed = close_months(places, simulated)
-    docs = docs_generate(places)
+    log = places.data_dir / "logs" / "pipeline.log"
+    summary = run_job(places, log_file=log)
+    closed = close_months(places, simulated, log)
+    with printed_to(log):
+        docs = docs_generate(places.warehouse).success
     print_report(places, simulated, summary, closed, docs, time.perf_counter() - started)
     return 0 if summary.success else 1
 
@@ -76,12 +79,12 @@ def make_room(places: Locations) -> str | None:
     return None
 
 
-def close_months(places: Locations, simulated: SimulationSummary) -> list[str]:
+def close_months(places: Locations, simulated: SimulationSummary, log: Path) -> list[str]:
     """The monthly close job for every finished month of the simulated calendar."""
     from pipelines.runner import run_job
 
     config = {"ops": {"close_finished_periods": {"config": {"today": simulated.last_day}}}}
-    result = run_job(places, job="period_close_job", run_config=config)
+    result = run_job(places, job="period_close_job", run_config=config, log_file=log)
     return [] if not result.success else closed_periods(places)
 
 
@@ -90,12 +93,6 @@ def closed_periods(places: Locations) -> list[str]:
 
     with Ledger.open(places.ledger_url) as ledger:
         return [p["period"] for p in ledger.periods() if p["status"] != "open"]
-
-
-def docs_generate(places: Locations) -> bool:
-    from pipelines.warehouse import docs_generate as generate
-
-    return generate(places.warehouse).success
 
 
 def print_report(
@@ -113,7 +110,8 @@ def print_report(
     print_summary(summary)
     if closed:
         print(f"  periods closed                  {', '.join(closed)}")
-    print(f"\nfinished in {seconds:.0f} s. Where to look next:")
+    print(f"\nfinished in {seconds:.0f} s (the run's full log: {places.data_dir / 'logs'})."
+          " Where to look next:")  # fmt: skip
     print(f"  dashboards      uv run stockcard dashboard --warehouse {places.warehouse}")
     print(f"  SQL             uv run stockcard sql --warehouse {places.warehouse} "
           "\"select * from marts.rpt_inventory_turnover limit 10\"")  # fmt: skip

@@ -61,11 +61,14 @@ def run(args: argparse.Namespace) -> int:
         return dagster_dev(chosen_locations(args), args.port)
     from pipelines.runner import run_job
 
-    summary = run_job(chosen_locations(args), job=args.job, full_refresh=args.full_refresh)
+    places = chosen_locations(args)
+    log = places.data_dir / "logs" / "pipeline.log"
+    summary = run_job(places, job=args.job, full_refresh=args.full_refresh, log_file=log)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2, default=str))
     else:
         print_summary(summary)
+        print(f"  the run's full log               {log}")
     return 0 if summary.success else 1
 
 

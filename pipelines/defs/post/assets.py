@@ -49,13 +49,13 @@ def ledger_master_data(
     places = stockcard.locations()
     with stockcard.ledger() as ledger:
         applied = posting.apply_master_data(ledger, raw_master_data)
-    outcome: posting.PostingOutcome = applied["outcome"]
     feed_store.record_feed_results(
         places.warehouse,
         run_id=context.run_id,
         rejects=all_rejects(raw_master_data),
-        refusals=outcome.refusals,
-        files=file_rows(raw_master_data, outcome),
+        refusals=applied["refusals"],
+        # master records are applied per record, not per file row: files carry no posted count
+        files=file_rows(raw_master_data, None),
         replenishment_config=applied["config"] or None,
     )
     archive(raw_master_data, places.archive)
