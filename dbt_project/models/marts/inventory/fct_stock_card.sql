@@ -90,27 +90,35 @@ position_openings as (
 
     select
         position_id,
+        any_value(facility_id) as facility_id,
+        any_value(variant_id) as variant_id,
+        any_value(bucket) as bucket,
+        any_value(is_owned) as is_owned,
         max(position_sequence) as opening_sequence,
         max_by(running_qty, position_sequence) as opening_qty,
         max_by(running_value_amount, position_sequence) as opening_value_amount,
     from kept_rows
-    group by all
+    group by position_id
 
 ),
 
+-- Every kept row of a facility + SKU is earlier than its cut, so its running totals just before
+-- the cut are the sums of its positions' openings (and its row count theirs): the card's kept
+-- rows are read once, per position, not a second time per facility + SKU.
 facility_openings as (
 
     select
         facility_id,
         variant_id,
-        max(facility_sequence) as opening_sequence,
-        max_by(facility_running_qty, facility_sequence) as opening_qty,
-        max_by(facility_running_value_amount, facility_sequence) as opening_value_amount,
-        max_by(facility_available_running_qty, facility_sequence) as opening_available_qty,
-        max_by(facility_owned_running_qty, facility_sequence) as opening_owned_qty,
-        max_by(facility_owned_running_value_amount, facility_sequence)
+        sum(opening_sequence) as opening_sequence,
+        sum(opening_qty) as opening_qty,
+        sum(opening_value_amount) as opening_value_amount,
+        coalesce(sum(opening_qty) filter (where bucket = 'available'), 0)
+            as opening_available_qty,
+        coalesce(sum(opening_qty) filter (where is_owned), 0) as opening_owned_qty,
+        coalesce(sum(opening_value_amount) filter (where is_owned), 0)
             as opening_owned_value_amount,
-    from kept_rows
+    from position_openings
     group by all
 
 ),
