@@ -27,7 +27,13 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.extract import create_raw
+from pipelines.extract import (
+    Table,
+    create_raw,
+    declared_types,
+    extracted_workflow_tables,
+    replace_workflow_table,
+)
 from pipelines.warehouse import PROJECT_DIR, BuildSummary, build
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -309,8 +315,23 @@ def master_data(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> Non
                 0 as close_version
             from unnest(generate_series(timestamp '{START}',
                 timestamp '{START}' + interval 26 month, interval 1 month)) as t(m);
+        create or replace table raw.facility_ids as
+            select row_number() over (order by facility) as facility_id, facility
+            from raw.facilities;
+        create or replace table raw.variant_ids as
+            select row_number() over (order by sku) as variant_id, sku from raw.variants;
+        create or replace table raw.location_ids as
+            select row_number() over (order by facility, bin) as location_id, facility, bin
+            from raw.bins;
+        create or replace table raw.party_ids as
+            select row_number() over (order by party_code) as party_id, party_code
+            from raw.parties;
         """
     )
+    # The workflows (transfers, reservations, receipts, counts) are not generated: their
+    # tables are there, empty and typed, as an extract of a ledger without them leaves them.
+    for name in extracted_workflow_tables():
+        replace_workflow_table(con, name, Table(tuple(declared_types(name)), []))
 
 
 def refresh_state(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> None:
@@ -322,6 +343,8 @@ def refresh_state(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> N
             select distinct e.sku, e.lot,
                 cast(strptime(e.lot, 'L%Y%m') + interval 90 day as date) as expires_on
             from raw.ledger_events e where e.lot is not null;
+        create or replace table raw.lot_ids as
+            select row_number() over (order by sku, lot) as lot_id, sku, lot from raw.lots;
         create or replace table raw.ledger_balances as
             select position_id, any_value(facility) as facility, any_value(bin) as bin,
                 any_value(sku) as sku, any_value(lot) as lot, any_value(bucket) as bucket,
