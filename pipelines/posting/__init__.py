@@ -3,6 +3,7 @@ order through the ledger's workflows, idempotent by source reference. No Dagster
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from ledger.errors import LedgerError
 from models.feeds import CONFIG_FEEDS, FEEDS, MASTER_ORDER
 from pipelines.ingest import consigned_skus
 from pipelines.posting import masterdata
-from pipelines.posting.movements import BUILDERS
+from pipelines.posting.movements import BUILDERS, GROUPED
 from pipelines.posting.steps import (
     ACTOR,
     FINANCE_ROLE,
@@ -25,6 +26,7 @@ from pipelines.posting.steps import (
     RowRef,
     Step,
     StepContext,
+    in_time_order,
 )
 
 # The pipeline's service account. The master data grants it, organisation-wide: sysadmin (master
@@ -85,60 +87,44 @@ class PostingOutcome:
 
 
 class Tally:
-    """Each feed row ends posted, replayed or refused. A row that takes part in several steps
-    (a transfer order is requested, then submitted) is refused if any step is, replayed if every
-    step was, and posted otherwise."""
+    """What became of each feed row: counted once its group of steps is done (see Group)."""
 
     def __init__(self) -> None:
-        self.state: dict[RowRef, str] = {}
+        self.by_feed: dict[str, dict[str, int]] = {}
+        self.by_file: dict[tuple[str, str], dict[str, int]] = {}
         self.refusals: list[tuple] = []
         self.events = 0
 
-    def done(self, rows: list[RowRef], replayed: bool, events: int) -> None:
+    def done(self, step: Step, replayed: bool, events: int) -> None:
+        group = step.group
+        assert group is not None
         self.events += 0 if replayed else events
-        for ref in rows:
-            before = self.state.get(ref)
-            if before == "refused":
-                continue
-            if replayed:
-                self.state[ref] = before or "replayed"
-            else:
-                self.state[ref] = "posted"
+        group.replayed = group.replayed and replayed
+        group.left -= 1
+        if group.left == 0:
+            self.count(group.rows, "replayed" if group.replayed else "posted")
 
     def refused(self, step: Step, error: LedgerError) -> None:
+        group = step.group
+        assert group is not None
+        group.refused = True
         when = datetime.now(UTC)
-        for ref in step.rows:
-            if self.state.get(ref) == "refused":
-                continue
-            self.state[ref] = "refused"
-            self.refusals.append(
-                (
-                    ref.feed,
-                    ref.file,
-                    ref.row_number,
-                    ref.source_ref,
-                    step.key,
-                    error.code,
-                    error.field,
-                    error.message,
-                    when,
-                )
-            )
+        for ref in group.rows:
+            self.refusals.append((ref.feed, ref.file, ref.row_number, ref.source_ref, step.key,
+                                  error.code, error.field, error.message, when))  # fmt: skip
+        self.count(group.rows, "refused")
 
-    def is_refused(self, rows: list[RowRef]) -> bool:
-        return any(self.state.get(ref) == "refused" for ref in rows)
+    def count(self, rows: list[RowRef], state: str) -> None:
+        for ref in rows:
+            for key, table in ((ref.feed, self.by_feed), ((ref.feed, ref.file), self.by_file)):
+                counts = table.get(key)
+                if counts is None:
+                    counts = table[key] = {"posted": 0, "replayed": 0, "refused": 0}  # type: ignore[index]
+                counts[state] += 1
 
     def outcome(self) -> PostingOutcome:
-        outcome = PostingOutcome(events_written=self.events)
-        for ref, state in self.state.items():
-            for key, table in (
-                (ref.feed, outcome.by_feed),
-                ((ref.feed, ref.file), outcome.by_file),
-            ):
-                counts = table.setdefault(key, {"posted": 0, "replayed": 0, "refused": 0})
-                counts[state] += 1
-        outcome.refusals = pl.DataFrame(self.refusals, schema=REFUSAL_SCHEMA, orient="row")
-        return outcome
+        refusals = pl.DataFrame(self.refusals, schema=REFUSAL_SCHEMA, orient="row")
+        return PostingOutcome(self.by_feed, self.by_file, self.events, refusals)
 
 
 # -- movements -----------------------------------------------------------------------------------
@@ -154,10 +140,9 @@ def post_feeds(ledger: Ledger, batches: Mapping[str, Any]) -> PostingOutcome:
         if feed in FEEDS and FEEDS[feed].role == "movement" and batch.good.height
     }
     context = StepContext(ledger, consignment_vendors(ledger, movement), barcodes(ledger))
-    steps = sorted(all_steps(movement, context), key=lambda step: step.order)
     tally = Tally()
     pending: list[Step] = []
-    for step in steps:
+    for step in steps_in_time_order(movement, context):
         if step.request is not None:
             pending.append(step)
             if len(pending) >= BATCH_SIZE:
@@ -173,9 +158,17 @@ def post_feeds(ledger: Ledger, batches: Mapping[str, Any]) -> PostingOutcome:
     return tally.outcome()
 
 
-def all_steps(batches: Mapping[str, Any], context: StepContext) -> Iterator[Step]:
+def steps_in_time_order(batches: Mapping[str, Any], context: StepContext) -> Iterator[Step]:
+    """Every feed's steps, merged in business-time order. Made as they are needed, so a big
+    batch is never held as steps all at once (grouped feeds, smaller, are ordered first)."""
+    streams = []
     for feed, batch in batches.items():
-        yield from BUILDERS[feed](batch.good, context)
+        rows = batch.good.sort(FEEDS[feed].time, "file", "row_number")
+        groups = BUILDERS[feed](rows, context)
+        if feed in GROUPED:
+            groups = iter(sorted(groups, key=lambda steps: min(step.order for step in steps)))
+        streams.append(in_time_order(groups))
+    return heapq.merge(*streams, key=lambda step: step.order)
 
 
 def post_batch(ledger: Ledger, steps: list[Step], tally: Tally) -> None:
@@ -186,15 +179,15 @@ def post_batch(ledger: Ledger, steps: list[Step], tally: Tally) -> None:
             tally.refused(step, outcome)
         else:
             assert isinstance(outcome, PostingResult)
-            tally.done(step.rows, outcome.replayed, len(outcome.event_ids))
+            tally.done(step, outcome.replayed, len(outcome.event_ids))
 
 
 def run_operation(step: Step, context: StepContext, tally: Tally) -> None:
-    """A workflow step (a goods receipt, a shipment, a reservation, …). One that depends on an
-    earlier step of the same rows which was refused is skipped: the rows are already refused."""
-    if step.after_refusal_skip and tally.is_refused(step.rows):
+    """A workflow step (a goods receipt, a shipment, a reservation, …); skipped when an earlier
+    step of its group was refused (the rows are refused already)."""
+    assert step.operation is not None and step.group is not None
+    if step.group.refused:
         return
-    assert step.operation is not None
     try:
         result = step.operation(context)
     except LedgerError as error:
@@ -202,7 +195,7 @@ def run_operation(step: Step, context: StepContext, tally: Tally) -> None:
         return
     if step.remember is not None:
         step.remember(context, result)
-    tally.done(step.rows, bool(result.get("replayed")), events_in(result))
+    tally.done(step, bool(result.get("replayed")), events_in(result))
 
 
 def events_in(result: Mapping[str, Any]) -> int:
@@ -240,8 +233,9 @@ def apply_master_data(ledger: Ledger, batches: Mapping[str, Any]) -> dict[str, A
     for feed in MASTER_ORDER:
         batch = batches.get(feed)
         if batch is not None and batch.good.height:
-            for step in masterdata.steps(feed, batch.good, batches, context):
-                run_operation(step, context, tally)
+            for group in masterdata.steps(feed, batch.good, batches, context):
+                for step in group:
+                    run_operation(step, context, tally)
     outcome = tally.outcome()
     config = {
         feed: masterdata.config_frame(feed, batches[feed].good)

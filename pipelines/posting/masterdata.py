@@ -17,6 +17,7 @@ from pipelines.posting.steps import (
     SYSADMIN_ROLE,
     Step,
     StepContext,
+    chain,
     ref,
     request,
 )
@@ -37,38 +38,45 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # master data has no business time: ap
 
 def steps(
     feed: str, good: pl.DataFrame, batches: Mapping[str, Any], context: StepContext
-) -> Iterator[Step]:
+) -> Iterator[list[Step]]:
+    """Per row, its steps: the record applied (and, for a closed month, the close)."""
     rows = list(good.iter_rows(named=True))
     if feed == "count_tolerances":
-        yield from (tolerance_step(row) for row in rows)
+        for row in rows:
+            yield chain(tolerance_step(row))
         return
     records = [record(feed, row, batches) for row in rows]
     applied = [(row, rec) for row, rec in zip(rows, records, strict=True) if rec is not None]
-    if applied:
-        yield from apply_steps(feed, applied, context)
-    for row, rec in zip(rows, records, strict=True):
-        if rec is None:  # a bin applied with its facility: as changed as the facility was
-            yield done(row, context.statuses.get(f"facilities:{row['facility']}") == "unchanged")
-    if feed == "periods":
-        yield from (close_step(row) for row in rows if row["status"] == "closed")
+    by_row = dict(zip([row["source_ref"] for row, _rec in applied],
+                      apply_steps(feed, applied, context), strict=True))  # fmt: skip
+    for row in rows:
+        first = by_row.get(row["source_ref"])
+        if first is None:  # a bin applied with its facility: as changed as the facility was
+            first = done(row, context.statuses.get(f"facilities:{row['facility']}") == "unchanged")
+        if feed == "periods" and row["status"] == "closed":
+            yield chain(first, close_step(row))
+        else:
+            yield chain(first)
 
 
 def apply_steps(
     feed: str, applied: list[tuple[Row, dict[str, Any]]], context: StepContext
-) -> Iterator[Step]:
+) -> list[Step]:
     """The feed's records in one `apply` (all or nothing, here, as the steps are made); if the
     ledger refuses it, record by record, so one bad record does not hold back the others."""
+    if not applied:
+        return []
     try:
         results = context.ledger.apply(
             [rec for _row, rec in applied], actor=ACTOR, role=SYSADMIN_ROLE
         )
     except LedgerError:
-        for row, rec in applied:
-            yield one_record(row, rec)
-        return
+        return [one_record(row, rec) for row, rec in applied]
+    made = []
     for (row, _rec), result in zip(applied, results, strict=True):
         context.statuses[f"{feed}:{row['source_ref']}"] = result["status"]
-        yield done(row, result["status"] == "unchanged")
+        made.append(done(row, result["status"] == "unchanged"))
+    return made
 
 
 def done(row: Row, unchanged: bool) -> Step:
@@ -101,9 +109,7 @@ def close_step(row: Row) -> Step:
         c.ledger.close_period(code, actor=ACTOR, role=FINANCE_ROLE)
         return {"replayed": False}
 
-    return Step(
-        EPOCH, 1, [ref(row)], f"periods:{code}:close", operation=run, after_refusal_skip=True
-    )
+    return Step(EPOCH, 1, [ref(row)], f"periods:{code}:close", operation=run)
 
 
 def tolerance_step(row: Row) -> Step:

@@ -19,6 +19,7 @@ from pipelines.posting.steps import (
     ROLE,
     Step,
     StepContext,
+    chain,
     group_key,
     key_of,
     ref,
@@ -29,7 +30,7 @@ from pipelines.posting.steps import (
 )
 
 Row = dict[str, Any]
-Builder = Callable[[pl.DataFrame, StepContext], Iterator[Step]]
+Builder = Callable[[pl.DataFrame, StepContext], Iterator[list[Step]]]
 
 
 def grouped(frame: pl.DataFrame, *columns: str) -> dict[tuple, list[Row]]:
@@ -55,7 +56,7 @@ def posting(row: Row, rank_offset: int = 0, **fields: Any) -> Step:
 # -- ERP: purchase orders and goods receipts ---------------------------------------------------
 
 
-def purchase_orders(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def purchase_orders(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     """Each purchase order (per facility) is registered as an expected receipt."""
     for (po, facility), rows in grouped(frame, "po_number", "facility").items():
         first = rows[0]
@@ -68,26 +69,27 @@ def purchase_orders(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]
             lines=[request(line=row["line"], sku=row["sku"], qty=row["qty"],
                            unit_cost=row["unit_cost"], currency=row["currency"]) for row in rows],
         )  # fmt: skip
-        yield Step(
+        step = Step(
             min_of(rows, "ordered_at"),
             RANKS["purchase_orders"],
             [ref(r) for r in rows],
             body["idempotency_key"],
             operation=lambda _c, body=body: receiving.register_receipt(_c.ledger, body),
         )
+        yield chain(step)
 
 
-def goods_receipts(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def goods_receipts(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     """Receipts against a purchase order go through receiving (and close the order when the
     ERP marks the delivery completed); receipts without one are plain receipts."""
     against_order = frame.filter(pl.col("po_number").is_not_null())
     for (grn, po, facility), rows in grouped(
         against_order, "grn_number", "po_number", "facility"
     ).items():
-        yield from receive_against_order(grn, po, facility, rows)
+        yield receive_against_order(grn, po, facility, rows)
     for row in frame.filter(pl.col("po_number").is_null()).iter_rows(named=True):
         consigned = row["stock_type"] == "consignment"
-        yield posting(
+        yield chain(posting(
             row, kind="receipt", sku=row["sku"], facility=row["facility"], bin=row["bin"],
             qty=row["qty"], lot=row["lot"], lot_expires_on=row["lot_expires_on"],
             owner=row["vendor"] if consigned else None,
@@ -95,10 +97,11 @@ def goods_receipts(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
             currency=None if consigned else row["currency"],
             source=source("goods_receipt", row["grn_number"], row["line"]),
             occurred_at=row["received_at"],
-        )  # fmt: skip
+        ))  # fmt: skip
 
 
-def receive_against_order(grn: str, po: str, facility: str, rows: list[Row]) -> Iterator[Step]:
+def receive_against_order(grn: str, po: str, facility: str, rows: list[Row]) -> list[Step]:
+    """One receipt, then — when the ERP marks the delivery completed — the order's close."""
     refs = [ref(row) for row in rows]
     at = min_of(rows, "received_at")
     body = request(
@@ -108,31 +111,32 @@ def receive_against_order(grn: str, po: str, facility: str, rows: list[Row]) -> 
                        lot_expires_on=row["lot_expires_on"], unit_cost=row["unit_cost"],
                        currency=row["currency"]) for row in rows],
     )  # fmt: skip
-    yield Step(
+    receive = Step(
         at,
         RANKS["goods_receipts"],
         refs,
         body["idempotency_key"],
         operation=lambda c: receiving.receive(c.ledger, body),
     )
-    if any(row["delivery_completed"] for row in rows):
-        reason = next((row["short_reason"] for row in rows if row["short_reason"]), None)
-        close = request(
-            idempotency_key=group_key("goods_receipts", grn, "close"), actor=ACTOR, role=ROLE,
-            facility=facility, receipt=po, reason=reason,
-            comment=f"delivery completed with goods receipt {grn}",
-        )  # fmt: skip
-        yield Step(
-            at,
-            RANKS["goods_receipts"] + 1,
-            refs,
-            close["idempotency_key"],
-            operation=lambda c: receiving.close_receipt(c.ledger, close),
-            after_refusal_skip=True,
-        )
+    if not any(row["delivery_completed"] for row in rows):
+        return chain(receive)
+    reason = next((row["short_reason"] for row in rows if row["short_reason"]), None)
+    close = request(
+        idempotency_key=group_key("goods_receipts", grn, "close"), actor=ACTOR, role=ROLE,
+        facility=facility, receipt=po, reason=reason,
+        comment=f"delivery completed with goods receipt {grn}",
+    )  # fmt: skip
+    closing = Step(
+        at,
+        RANKS["goods_receipts"] + 1,
+        refs,
+        close["idempotency_key"],
+        operation=lambda c: receiving.close_receipt(c.ledger, close),
+    )
+    return chain(receive, closing)
 
 
-def qc_decisions(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def qc_decisions(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     for row in frame.iter_rows(named=True):
         body = request(
             idempotency_key=key_of(row), actor=ACTOR, role=ROLE, facility=row["facility"],
@@ -143,28 +147,29 @@ def qc_decisions(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
             comment=f"QC decision {row['decision_no']}"
             + (f" by {row['inspector']}" if row["inspector"] else ""),
         )  # fmt: skip
-        yield Step(
+        step = Step(
             row["decided_at"],
             RANKS["qc_decisions"],
             [ref(row)],
             body["idempotency_key"],
             operation=lambda c, body=body: receiving.release_from_quarantine(c.ledger, body),
         )
+        yield chain(step)
 
 
 # -- WMS: putaway, transfer orders and shipments -----------------------------------------------
 
 
-def putaways(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def putaways(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     for row in frame.iter_rows(named=True):
-        yield posting(
+        yield chain(posting(
             row, kind="bin_move", sku=row["sku"], facility=row["facility"], bin=row["from_bin"],
             to_bin=row["to_bin"], qty=row["qty"], lot=row["lot"], owner=row["owner"],
             source=source("putaway", row["task_no"]), occurred_at=row["moved_at"],
-        )  # fmt: skip
+        ))  # fmt: skip
 
 
-def transfer_orders(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def transfer_orders(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     """A transfer order is requested, then submitted (approval follows where the ledger's
     thresholds ask for it)."""
     for (number, source_code, destination), rows in grouped(
@@ -177,7 +182,7 @@ def transfer_orders(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]
             destination=destination, comment=f"WMS transfer order {number}",
             lines=[request(sku=sku, qty=qty) for sku, qty in summed(rows, "sku").items()],
         )  # fmt: skip
-        yield Step(
+        requested = Step(
             at,
             RANKS["transfer_orders"],
             refs,
@@ -206,23 +211,23 @@ def transfer_orders(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]
                 ),
             )
 
-        yield Step(
+        submitted = Step(
             at,
             RANKS["transfer_orders"] + 1,
             refs,
             group_key("transfer_orders", number, "submit"),
             operation=submit,
-            after_refusal_skip=True,
         )
+        yield chain(requested, submitted)
 
 
-def shipments(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def shipments(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     shipped = frame.filter(pl.col("event") == "shipped")
     for (number, transfer_no), rows in grouped(shipped, "shipment_no", "transfer_no").items():
-        yield ship(number, transfer_no, rows)
+        yield chain(ship(number, transfer_no, rows))
     received = frame.filter(pl.col("event") == "received")
     for (number, receipt), rows in grouped(received, "shipment_no", "receipt_no").items():
-        yield receive_shipment(number, receipt, rows)
+        yield chain(receive_shipment(number, receipt, rows))
 
 
 def ship(number: str, transfer_no: str, rows: list[Row]) -> Step:
@@ -308,7 +313,7 @@ def receive_shipment(number: str, receipt: str, rows: list[Row]) -> Step:
 # -- count app -----------------------------------------------------------------------------------
 
 
-def count_results(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def count_results(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     """A count session: started by the approving manager for the bins and SKUs on the sheet,
     counted (and recounted) by the counters, finalised by the manager."""
     for (number, facility), rows in grouped(frame, "count_no", "facility").items():
@@ -320,7 +325,7 @@ def count_results(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
             bins=sorted({row["bin"] for row in rows}), skus=sorted({row["sku"] for row in rows}),
             comment=f"count {number}",
         )  # fmt: skip
-        yield Step(
+        start = Step(
             started,
             RANKS["count_results"],
             refs,
@@ -328,9 +333,11 @@ def count_results(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
             operation=lambda c, body=body: counts.start_count(c.ledger, body),
             remember=lambda c, result, k=start_key: c.remember_id(k, result["session"]),
         )
-        for (attempt, counter), entries in grouped_rows(rows, "attempt", "counter").items():
-            yield record_counts(number, start_key, attempt, counter, entries)
-        yield finalise(number, start_key, rows)
+        records = [
+            record_counts(number, start_key, attempt, counter, entries, refs)
+            for (attempt, counter), entries in grouped_rows(rows, "attempt", "counter").items()
+        ]
+        yield chain(start, *records, finalise(number, start_key, rows, refs))
 
 
 def session_of(c: StepContext, start_key: str, number: str) -> int:
@@ -341,7 +348,9 @@ def session_of(c: StepContext, start_key: str, number: str) -> int:
     )
 
 
-def record_counts(number: str, start_key: str, attempt: int, counter: str, rows: list[Row]) -> Step:
+def record_counts(
+    number: str, start_key: str, attempt: int, counter: str, rows: list[Row], refs: list
+) -> Step:
     key = group_key("count_results", number, f"{attempt}:{counter}:record")
     at = min_of(rows, "counted_at")
 
@@ -366,17 +375,10 @@ def record_counts(number: str, start_key: str, attempt: int, counter: str, rows:
             ),
         )
 
-    return Step(
-        at,
-        RANKS["count_results"] + 1,
-        [ref(row) for row in rows],
-        key,
-        operation=run,
-        after_refusal_skip=True,
-    )
+    return Step(at, RANKS["count_results"] + 1, refs, key, operation=run)
 
 
-def finalise(number: str, start_key: str, rows: list[Row]) -> Step:
+def finalise(number: str, start_key: str, rows: list[Row], refs: list) -> Step:
     key = group_key("count_results", number, "finalise")
     at = max(row["approved_at"] for row in rows)
 
@@ -393,43 +395,36 @@ def finalise(number: str, start_key: str, rows: list[Row]) -> Step:
             ),
         )
 
-    return Step(
-        at,
-        RANKS["count_results"] + 2,
-        [ref(row) for row in rows],
-        key,
-        operation=run,
-        after_refusal_skip=True,
-    )
+    return Step(at, RANKS["count_results"] + 2, refs, key, operation=run)
 
 
 # -- stores and sales ----------------------------------------------------------------------------
 
 
-def pos_sales(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def pos_sales(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     """Till lines: a sale is an issue, a return a customer return; consigned articles are the
     vendor's stock (the ledger records a sale of them as consignment consumption)."""
     for row in frame.iter_rows(named=True):
         sku = context.sku_of(row["barcode"])
-        yield posting(
+        yield chain(posting(
             row, kind="issue" if row["type"] == "sale" else "customer_return",
             sku=row["barcode"], facility=row["store"], qty=row["qty"], channel="pos",
             owner=context.consigned.get(sku), source=source("pos_receipt", row["receipt_no"],
                                                                row["line"]),
             occurred_at=row["sold_at"],
-        )  # fmt: skip
+        ))  # fmt: skip
 
 
-def adjustments(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def adjustments(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     for row in frame.iter_rows(named=True):
-        yield posting(
+        yield chain(posting(
             row, kind="adjustment", sku=row["sku"], facility=row["facility"], bin=row["bin"],
             lot=row["lot"], lot_expires_on=row["lot_expires_on"], owner=row["owner"],
             bucket=row["bucket"], qty=row["qty"], reason_code=row["reason_code"],
             comment=row["comment"], unit_cost=row["unit_cost"], currency=row["currency"],
             source=source("adjustment", row["adjustment_no"], row["line"]),
             occurred_at=row["adjusted_at"],
-        )  # fmt: skip
+        ))  # fmt: skip
 
 
 ORDER_STEPS = {
@@ -445,20 +440,20 @@ ORDER_FIELDS = {
 OPENING_EVENTS = {"placed", "ordered"}
 
 
-def orders(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def orders(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     """Order-line events through the reservation workflow, at the time each happened."""
     for row in frame.iter_rows(named=True):
         action = ORDER_STEPS[row["feed"]][row["event"]]
         if action == "return":
             number_field, document_type, channel = ORDER_FIELDS[row["feed"]]
-            yield posting(
+            yield chain(posting(
                 row, kind="customer_return", sku=row["sku"], facility=row["facility"],
                 qty=row["qty"], channel=channel,
                 source=source(document_type, row[number_field], row["line"]),
                 occurred_at=row["event_at"],
-            )  # fmt: skip
+            ))  # fmt: skip
         else:
-            yield order_step(row, action)
+            yield chain(order_step(row, action))
 
 
 def order_step(row: Row, action: str) -> Step:
@@ -516,7 +511,7 @@ def order_step(row: Row, action: str) -> Step:
 # -- finance and quality -------------------------------------------------------------------------
 
 
-def consignment_settlements(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def consignment_settlements(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     for row in frame.iter_rows(named=True):
         body = request(
             idempotency_key=key_of(row),
@@ -526,16 +521,17 @@ def consignment_settlements(frame: pl.DataFrame, context: StepContext) -> Iterat
             up_to=row["up_to"],
             reference=row["settlement_no"],
         )
-        yield Step(
+        step = Step(
             row["settled_at"],
             RANKS["consignment_settlements"],
             [ref(row)],
             body["idempotency_key"],
             operation=lambda c, body=body: consignment.settle(c.ledger, body),
         )
+        yield chain(step)
 
 
-def recalls(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
+def recalls(frame: pl.DataFrame, context: StepContext) -> Iterator[list[Step]]:
     for row in frame.iter_rows(named=True):
         hold_key = f"recalls:{row['recall_no']}:{row['facility']}:hold"
         if row["action"] == "hold":
@@ -544,7 +540,7 @@ def recalls(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
                 sku=row["sku"], lot=row["lot"], policy_reference=row["policy_reference"],
                 reason_code=row["reason_code"], comment=row["comment"], occurred_at=row["at"],
             )  # fmt: skip
-            yield Step(
+            hold = Step(
                 row["at"],
                 RANKS["recalls"],
                 [ref(row)],
@@ -552,8 +548,9 @@ def recalls(frame: pl.DataFrame, context: StepContext) -> Iterator[Step]:
                 operation=lambda c, body=body: receiving.recall(c.ledger, body),
                 remember=lambda c, result, k=hold_key: c.remember_id(k, result["recall_id"]),
             )
+            yield chain(hold)
         else:
-            yield release_recall(row, hold_key)
+            yield chain(release_recall(row, hold_key))
 
 
 def release_recall(row: Row, hold_key: str) -> Step:
@@ -606,6 +603,12 @@ def grouped_rows(rows: list[Row], *columns: str) -> dict[tuple, list[Row]]:
         groups[tuple(row[column] for column in columns)].append(row)
     return groups
 
+
+# Feeds whose steps are made from groups of rows: their groups are put in order of their first
+# step before they run; the other feeds make one step a row, in the order of their rows.
+GROUPED = frozenset(
+    {"purchase_orders", "goods_receipts", "transfer_orders", "shipments", "count_results"}
+)
 
 BUILDERS: dict[str, Builder] = {
     "purchase_orders": purchase_orders,

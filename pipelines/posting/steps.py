@@ -3,8 +3,9 @@ operation), with its business time, idempotency key and the rows it stands for."
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -39,6 +40,18 @@ class RowRef:
     source_ref: str
 
 
+@dataclass(slots=True, eq=False)
+class Group:
+    """The steps made from the same rows, each needing the one before (a transfer order is
+    requested, then submitted). Its rows are counted once: refused if a step was refused (the
+    rest is skipped), replayed if every step was a replay, posted otherwise."""
+
+    rows: list[RowRef]
+    left: int
+    refused: bool = False
+    replayed: bool = True
+
+
 @dataclass(slots=True)
 class Step:
     at: datetime
@@ -48,12 +61,34 @@ class Step:
     request: dict[str, Any] | None = None  # a plain posting, batched through post_many
     operation: Callable[[StepContext], dict[str, Any]] | None = None  # a workflow operation
     remember: Callable[[StepContext, dict[str, Any]], None] | None = None
-    after_refusal_skip: bool = False  # a later step of rows an earlier step refused
+    group: Group | None = None
 
     @property
     def order(self) -> tuple:
         first = self.rows[0]
         return (self.at, self.rank, first.feed, first.file, first.row_number, self.key)
+
+
+def chain(*steps: Step) -> list[Step]:
+    """Steps made from the same rows, in the order they must run."""
+    group = Group(steps[0].rows, len(steps))
+    for step in steps:
+        step.group = group
+    return list(steps)
+
+
+def in_time_order(groups: Iterator[list[Step]]) -> Iterator[Step]:
+    """The steps of groups that come in order of their first step, in business-time order:
+    a group's later steps wait until no group still to come can start before them."""
+    waiting: list[tuple[tuple, int, Step]] = []
+    for number, steps in enumerate(groups):
+        for step in steps:
+            heapq.heappush(waiting, (step.order, number, step))
+        floor = min(step.order for step in steps)
+        while waiting and waiting[0][0] <= floor:
+            yield heapq.heappop(waiting)[2]
+    while waiting:
+        yield heapq.heappop(waiting)[2]
 
 
 @dataclass(slots=True)
