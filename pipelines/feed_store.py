@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -135,13 +134,3 @@ def replace(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
     if frame.height:
         append(con, table, frame)
     return frame.height
-
-
-def table_rows(warehouse: Target, table: str) -> list[tuple[Any, ...]]:
-    """Every row of raw.<table> (for checks and tests)."""
-    con, owned = connect(warehouse)
-    try:
-        return con.execute(f"select * from raw.{table}").fetchall()
-    finally:
-        if owned:
-            con.close()

@@ -65,10 +65,6 @@ class ReferenceData:
     def parties(self) -> frozenset[str]:
         return self.orgs | self.vendors
 
-    def sku_of(self, code: str) -> str | None:
-        """The SKU a SKU or barcode names."""
-        return code if code in self.skus else self.barcodes.get(code)
-
     def with_seen(self, feed: str, refs: Iterable[str]) -> ReferenceData:
         seen = dict(self.seen_refs)
         seen[feed] = seen.get(feed, frozenset()) | frozenset(refs)

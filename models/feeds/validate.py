@@ -36,10 +36,6 @@ class Validated:
     good: pl.DataFrame
     rejects: pl.DataFrame
 
-    @property
-    def refs(self) -> list[str]:
-        return self.good["source_ref"].to_list()
-
 
 def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(schema=REJECT_SCHEMA)

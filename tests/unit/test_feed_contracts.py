@@ -111,6 +111,12 @@ def test_a_reference_seen_in_an_earlier_file_is_a_duplicate_in_a_later_one() -> 
     assert result.rejects.select("file", "row_number", "rule").rows() == [("b.csv", 1, "duplicate")]
 
 
+def test_a_reference_the_caller_has_seen_already_is_a_duplicate() -> None:
+    seen = REFERENCE.with_seen("pos_sales", ["R-1:1"])
+    result = validate("pos_sales", frame(GOOD_SALE), seen, file="later.csv")
+    assert result.rejects.select("rule").rows() == [("duplicate",)]
+
+
 def test_good_rows_are_typed_exactly() -> None:
     good = validate("pos_sales", frame(GOOD_SALE), REFERENCE, file="f.csv").good
     row = good.row(0, named=True)
