@@ -138,7 +138,8 @@ def test_a_warehouse_being_written_asks_to_wait(
 
 @pytest.fixture
 def without_workflow_marts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse built before the transfer and workflow marts and the feed tables existed."""
+    """A warehouse built before the transfer and workflow marts, the feed tables and the model
+    outputs existed."""
     source = known_warehouse(tmp_path_factory)
     copy = tmp_path_factory.mktemp("older") / "warehouse.duckdb"
     shutil.copy(source, copy)
@@ -149,7 +150,8 @@ def without_workflow_marts(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "'rpt_transfer_summary', 'rpt_transfer_lead_times', 'rpt_transfer_volumes', "
             "'rpt_transfer_performance', 'rpt_pending_actions', 'rpt_fill_rate', "
             "'rpt_stock_accuracy', 'fct_count_lines', 'rpt_count_variance', "
-            "'rpt_cycle_times', 'rejects', 'posting_refusals', 'feed_files', 'pipeline_runs')"
+            "'rpt_cycle_times', 'rejects', 'posting_refusals', 'feed_files', 'pipeline_runs', "
+            "'replenishment_suggestions', 'transfer_suggestions', 'abc_xyz')"
         ).fetchall():
             con.execute(f"drop table {name} cascade")
     return copy
@@ -168,6 +170,8 @@ def test_a_missing_table_is_named_and_the_rest_of_the_page_stays(
         shown = {metric.label: metric.value for metric in app.metric}
         assert shown["Stock value"] == "EUR 392.56"
         assert "The warehouse has no `marts.rpt_pending_actions` yet." in advice(app)
+    if page == "replenishment":
+        assert "computed by the pipeline's model stage" in advice(app)
     if page == "data_quality":
         said = advice(app)
         assert "The warehouse has no `raw.pipeline_runs` yet." in said

@@ -308,6 +308,41 @@ def test_aging_and_expiry(open_page: OpenPage):
     ]
 
 
+# -- planning ---------------------------------------------------------------------------------
+
+
+def test_replenishment_orders_what_the_min_max_rule_and_the_vendor_terms_give(
+    open_page: OpenPage,
+):
+    """RICE-KG at ST1 is sold out: up to its max of 40, in ACME's cases of 12 = 48 at 1.50 =
+    72.00. Everything else is above its reorder point."""
+    app = open_page("replenishment")
+    assert metrics(app) == {
+        "Orders suggested": ("1", ""),
+        "Units to order": ("48", ""),
+        "Order value": ("EUR 72.00", ""),
+    }
+    suggestions = table(app, "decision", "rationale")
+    ordered = suggestions[suggestions["decision"] == "order"]
+    assert rows(ordered, "facility_id", "variant_id", "order_qty", "vendor_id", "need_qty") == [
+        ("ST1", "RICE-KG", Decimal(48), "ACME", Decimal(40))
+    ]
+    assert "case" in ordered["constraints"].iloc[0]
+    assert set(suggestions["decision"]) == {"order", "no_order"}
+    assert "unit_cost_amount" not in suggestions.columns  # costs stay on the valuation page
+
+
+def test_replenishment_narrows_to_abc_xyz_segments(open_page: OpenPage):
+    steady = open_page("replenishment", xyz_classes=["X"])
+    assert metrics(steady)["Orders suggested"] == ("0", "")
+    segments = table(steady, "segment", "abc_class")
+    assert rows(segments, "facility_id", "variant_id", "segment") == [("ST1", "TEE-M", "AX")]
+    valuable = table(open_page("replenishment", abc_classes=["A"]), "decision", "rationale")
+    assert sorted(rows(valuable, "facility_id", "variant_id")) == [
+        ("DC1", "TEE-M"), ("ST1", "RICE-KG"), ("ST1", "TEE-M"),
+    ]  # fmt: skip
+
+
 # -- valuation and data quality ---------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pytest
 from ledger import Ledger, counts, reservations, transfers
 from pipelines.extract import extract
 from pipelines.feed_store import record_feed_results
+from pipelines.modelling import run_models
 from pipelines.warehouse import build
 from tests.support import WORLD, Stock
 
@@ -242,7 +243,34 @@ def build_known_warehouse(directory: Path) -> Path:
         failed = [(node.unique_id, node.message) for node in summary.failed()]
         raise AssertionError(f"the known warehouse did not build: {summary.error} {failed}")
     record_feeds(warehouse)
+    record_feed_results(warehouse, run_id="run-2", replenishment_config=PLANNING)
+    run_models(warehouse, as_of=date.fromisoformat(LAST_BUSINESS_DATE))
     return warehouse
+
+
+# The planning configuration the models read: ST1 keeps RICE-KG between 10 and 40 and buys it
+# from ACME at 1.50 in cases of 12 (at least 20); DC1 → ST1 is a two-day lane.
+PLANNING = {
+    "replenishment_rules": pl.DataFrame(
+        {"facility_code": ["ST1"], "sku": ["RICE-KG"], "min_qty": [Decimal(10)],
+         "max_qty": [Decimal(40)], "service_level": [None], "capacity_qty": [None],
+         "review_period_days": [None]},
+        schema_overrides={"service_level": pl.Decimal(18, 6), "capacity_qty": pl.Decimal(18, 6),
+                          "review_period_days": pl.Int32},
+    ),
+    "vendor_terms": pl.DataFrame(
+        {"vendor_code": ["ACME"], "sku": ["RICE-KG"], "unit_cost": [Decimal("1.50")],
+         "currency": ["EUR"], "lead_time_days": [7], "moq": [Decimal(20)],
+         "case_pack": [Decimal(12)]}
+    ),
+    "transfer_lanes": pl.DataFrame(
+        {"source_facility_code": ["DC1"], "destination_facility_code": ["ST1"],
+         "cost_per_unit": [Decimal("0.05")], "currency": ["EUR"], "lead_time_days": [2]}
+    ),
+    "channel_priorities": pl.DataFrame(
+        {"channel": ["pos", "ecommerce", "wholesale"], "priority": [1, 2, 3]}
+    ),
+}  # fmt: skip
 
 
 # Two runs: the first read one receipts file cleanly; the second read a POS file of 10 rows,
