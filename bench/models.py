@@ -33,6 +33,7 @@ from models import rebalancing
 from models.inputs import (
     CHANNEL_PRIORITIES,
     CHANNEL_SALES,
+    CONSUMPTION,
     LANES,
     LEAD_TIMES,
     RULES,
@@ -54,10 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = ModelSettings(as_of=AS_OF)
     started = time.perf_counter()
     data = generate(args)
+    year = data.pop("daily_rows")["rows"][0]
     print(
         f"Generated {data['stock'].height:,} positions ({args.facilities} facilities), "
-        f"{data['sales'].height:,} daily sales rows, {data['lead_times'].height:,} lead-time "
-        f"samples in {time.perf_counter() - started:.1f} s"
+        f"{year:,} daily sales over {args.days} days, as the warehouse returns them: "
+        f"{data['sales'].height:,} daily rows (91 days), {data['consumption'].height:,} weekly, "
+        f"{data['channel_sales'].height:,} by channel; {data['lead_times'].height:,} lead-time "
+        f"samples; in {time.perf_counter() - started:.1f} s"
     )
     polars_seconds, results = time_polars(data, settings)
     print(f"Polars: {polars_seconds:.2f} s  ({describe(results)})")
@@ -106,10 +110,8 @@ def generate(args: argparse.Namespace) -> dict[str, pl.DataFrame]:
     rate[facility < 2] *= 4  # the DCs ship online and wholesale orders
     cost = np.round(rng.uniform(0.5, 40.0, size=skus), 2)
     names = {"facility_id": np.array(facilities)[facility], "variant_id": variant_names(variant)}
-    daily, by_channel = sales(rng, names, facility, variant, rate, cost, args.days)
     return {
-        "sales": daily,
-        "channel_sales": by_channel,
+        **sales(rng, names, facility, variant, rate, cost, args.days),
         "stock": stock(rng, names, rate),
         "lead_times": lead_times(rng, names, facility, facilities),
         "rules": rules(rng, names, rate),
@@ -134,11 +136,11 @@ def sales(
     rate: np.ndarray,
     cost: np.ndarray,
     days: int,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A Poisson quantity per position and day (days without a sale have no row), with weekly
-    seasonality, in date order per position as the warehouse query returns them; and the
-    planning window's sales by channel: stores sell through pos (some ecommerce pick-ups), DCs
-    online and wholesale."""
+) -> dict[str, pl.DataFrame]:
+    """A Poisson quantity per position and day (days without a sale have no row) with weekly
+    seasonality; stores sell through pos (some ecommerce pick-ups), DCs online and wholesale.
+    Shaped as the warehouse queries return them: daily over the velocity windows, by week over
+    the ABC window, by channel over the planning window."""
     position = np.repeat(np.arange(rate.size), days)
     days_ago = np.tile(np.arange(days)[::-1], rate.size)
     weekday = 1.0 + 0.3 * np.sin(2 * np.pi * days_ago / 7)
@@ -149,23 +151,39 @@ def sales(
         {
             "facility_id": names["facility_id"][position],
             "variant_id": names["variant_id"][position],
-            "sale_date": np.datetime64(AS_OF) - days_ago.astype("timedelta64[D]"),
+            "days_ago": days_ago,
             "sold_qty": qty.astype(np.float64),
             "sold_value_amount": qty * cost[variant[position]],
         }
-    ).cast(SALES)
-    recent = days_ago < 91
-    at_dc = facility[position[recent]] < 2
-    draw = rng.random(at_dc.size)
+    ).with_columns(
+        sale_date=pl.lit(AS_OF) - pl.duration(days=pl.col("days_ago")),
+        sold_value_amount=pl.col("sold_value_amount").cast(VENDOR_TERMS["unit_cost_amount"]),
+    )
+    recent = daily.filter(pl.col("days_ago") < 91)
+    at_dc = recent["facility_id"].str.starts_with("DC").to_numpy()
+    draw = rng.random(recent.height)
     channel = np.where(
         at_dc,
         np.where(draw < 0.6, "ecommerce", np.where(draw < 0.8, "marketplace", "wholesale")),
         np.where(draw < 0.85, "pos", "ecommerce"),
     )
-    by_channel = daily.filter(pl.Series(recent)).select(
-        "facility_id", "variant_id", pl.Series("channel_id", channel), "sale_date", "sold_qty"
+    by_channel = (
+        recent.with_columns(channel_id=pl.Series(channel))
+        .group_by(["facility_id", "variant_id", "channel_id"])
+        .agg(pl.col("sale_date").max(), pl.col("sold_qty").sum())
     )
-    return daily, by_channel.cast(CHANNEL_SALES)
+    weekly = (
+        daily.filter(pl.col("days_ago") < 364)
+        .group_by(["facility_id", "variant_id", (pl.col("days_ago") // 7).alias("bucket")])
+        .agg(pl.col("sold_qty").sum(), pl.col("sold_value_amount").sum())
+        .with_columns(sale_date=pl.lit(AS_OF) - pl.duration(days=pl.col("bucket") * 7))
+    )
+    return {
+        "sales": recent.select(list(SALES)).cast(SALES),
+        "channel_sales": by_channel.select(list(CHANNEL_SALES)).cast(CHANNEL_SALES),
+        "consumption": weekly.select(list(CONSUMPTION)).cast(CONSUMPTION),
+        "daily_rows": pl.DataFrame({"rows": [daily.height]}),
+    }
 
 
 def stock(rng: np.random.Generator, names: dict[str, np.ndarray], rate: np.ndarray) -> pl.DataFrame:
@@ -278,8 +296,8 @@ def time_polars(
 ) -> tuple[float, dict[str, pl.DataFrame]]:
     lazy = {name: frame.lazy() for name, frame in data.items()}
     inputs = modelling.Loaded(
-        sales=lazy["sales"], channel_sales=lazy["channel_sales"], stock=lazy["stock"],
-        lead_times=lazy["lead_times"],
+        sales=lazy["sales"], channel_sales=lazy["channel_sales"],
+        consumption=lazy["consumption"], stock=lazy["stock"], lead_times=lazy["lead_times"],
         rules=lazy["rules"], vendor_terms=lazy["vendor_terms"], lanes=lazy["lanes"],
         channel_priorities=lazy["channel_priorities"],
     )  # fmt: skip
@@ -559,7 +577,7 @@ def pandas_orders(plan: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFrame:
 
 
 def pandas_abc_xyz(frames: dict[str, pd.DataFrame], settings: ModelSettings) -> pd.DataFrame:
-    sales, stock = frames["sales"], frames["stock"]
+    sales, stock = frames["consumption"], frames["stock"]
     ago = days_ago(sales["sale_date"])
     window = sales[(ago >= 0) & (ago < settings.abc_window_days)].assign(
         bucket=ago // settings.xyz_bucket_days, value=sales["sold_value_amount"].astype("float64")

@@ -7,27 +7,33 @@ from __future__ import annotations
 import polars as pl
 
 from models import demand
-from models.inputs import KEYS, QTY, STOCK, ModelSettings, conform
+from models.inputs import CONSUMPTION, KEYS, QTY, STOCK, ModelSettings, conform
 from models.wording import number_text, percent_text
 
 KEY_COLUMNS = list(KEYS)
 
 
-def bucket_demand(sales: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
+def consumption_window(consumption: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
+    """Consumption within the ABC window, with `days_ago` (0 = the planning date)."""
+    frame = conform(consumption, CONSUMPTION, "consumption")
+    return demand.within(frame, settings, settings.abc_window_days)
+
+
+def bucket_demand(consumption: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
     """Per facility + SKU + demand bucket (0 = the bucket ending on the planning date): net
-    quantity sold within the ABC window."""
+    quantity consumed within the ABC window."""
     return (
-        demand.sales_window(sales, settings, settings.abc_window_days)
+        consumption_window(consumption, settings)
         .group_by([*KEY_COLUMNS, (pl.col("days_ago") // settings.xyz_bucket_days).alias("bucket")])
         .agg(pl.col("sold_qty").sum())
     )
 
 
-def consumption_value(sales: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
-    """Per facility + SKU: the value sold within the ABC window, exact (summed apart from the
-    buckets: a decimal sum per facility + SKU costs far less than one per bucket)."""
+def consumption_value(consumption: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
+    """Per facility + SKU: the value consumed within the ABC window, exact (summed apart from
+    the buckets: a decimal sum per facility + SKU costs far less than one per bucket)."""
     return (
-        demand.sales_window(sales, settings, settings.abc_window_days)
+        consumption_window(consumption, settings)
         .group_by(KEY_COLUMNS)
         .agg(consumption_value_amount=pl.col("sold_value_amount").sum().cast(QTY))
     )
@@ -40,11 +46,13 @@ def buckets_observed(settings: ModelSettings) -> pl.Expr:
     return whole.clip(1, most).fill_null(most).cast(pl.Int32)
 
 
-def per_position(sales: pl.LazyFrame, stock: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
+def per_position(
+    consumption: pl.LazyFrame, stock: pl.LazyFrame, settings: ModelSettings
+) -> pl.LazyFrame:
     """Consumption value and the mean, sd and CV of bucket demand over the buckets observed."""
     in_buckets = pl.col("bucket") < pl.col("buckets")
     totals = (
-        bucket_demand(sales, settings)
+        bucket_demand(consumption, settings)
         .join(demand.history_days(stock, settings), on=KEY_COLUMNS, how="left")
         .with_columns(buckets=buckets_observed(settings))
         .group_by(KEY_COLUMNS)
@@ -53,7 +61,7 @@ def per_position(sales: pl.LazyFrame, stock: pl.LazyFrame, settings: ModelSettin
             bucket_total=pl.col("sold_qty").filter(in_buckets).sum(),
             bucket_squares=(pl.col("sold_qty") ** 2).filter(in_buckets).sum(),
         )
-        .join(consumption_value(sales, settings), on=KEY_COLUMNS, how="full", coalesce=True)
+        .join(consumption_value(consumption, settings), on=KEY_COLUMNS, how="full", coalesce=True)
     )
     keys = pl.concat(
         [conform(stock, STOCK, "stock").select(KEY_COLUMNS), totals.select(KEY_COLUMNS)]
@@ -155,10 +163,12 @@ OUTPUT_COLUMNS = (
 )  # fmt: skip
 
 
-def abc_xyz(sales: pl.LazyFrame, stock: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
+def abc_xyz(
+    consumption: pl.LazyFrame, stock: pl.LazyFrame, settings: ModelSettings
+) -> pl.LazyFrame:
     """One row per facility + SKU with stock or sales: its ABC and XYZ class, the segment
     (e.g. `AX`), the figures behind them and the suggested cycle-count interval."""
-    frame = with_xyz(with_abc(per_position(sales, stock, settings), settings), settings)
+    frame = with_xyz(with_abc(per_position(consumption, stock, settings), settings), settings)
     intervals = pl.DataFrame(
         {
             "segment": list(settings.count_interval_days),

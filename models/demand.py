@@ -19,7 +19,8 @@ def _days_ago(settings: ModelSettings) -> pl.Expr:
     return (pl.lit(settings.as_of) - pl.col("sale_date")).dt.total_days()
 
 
-def _window(frame: pl.LazyFrame, settings: ModelSettings, window: int) -> pl.LazyFrame:
+def within(frame: pl.LazyFrame, settings: ModelSettings, window: int) -> pl.LazyFrame:
+    """Rows dated within the last `window` days, with `days_ago` (0 = the planning date)."""
     days_ago = _days_ago(settings).cast(pl.Int32)
     return frame.with_columns(days_ago=days_ago).filter(
         (pl.col("days_ago") >= 0) & (pl.col("days_ago") < window)
@@ -28,7 +29,7 @@ def _window(frame: pl.LazyFrame, settings: ModelSettings, window: int) -> pl.Laz
 
 def sales_window(sales: pl.LazyFrame, settings: ModelSettings, window: int) -> pl.LazyFrame:
     """Daily sales within the last `window` days, with `days_ago` (0 = the planning date)."""
-    return _window(conform(sales, SALES, "sales"), settings, window)
+    return within(conform(sales, SALES, "sales"), settings, window)
 
 
 def history_days(stock: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
@@ -102,7 +103,7 @@ def channel_demand(
     planning = settings.planning_window_days
     history = history_days(stock, settings)
     return (
-        _window(conform(channel_sales, CHANNEL_SALES, "channel_sales"), settings, planning)
+        within(conform(channel_sales, CHANNEL_SALES, "channel_sales"), settings, planning)
         .with_columns(pl.col("channel_id").fill_null("unassigned"))
         .group_by([*KEY_COLUMNS, "channel_id"])
         .agg(pl.col("sold_qty").sum())

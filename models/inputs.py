@@ -18,18 +18,28 @@ MONEY = pl.Decimal(18, 6)
 KEYS = ("facility_id", "variant_id")
 
 # Sales of a facility + SKU by day, all channels together: one row per facility + SKU + day
-# (the grain the warehouse query returns; the demand statistics rely on it). Issues and
-# consignment consumptions count positive, their reversals negative; value at the cost the
-# ledger took them out at.
+# (the grain the warehouse query returns; the daily standard deviation relies on it), over the
+# velocity windows. Issues and consignment consumptions count positive, their reversals
+# negative.
 SALES = {
+    "facility_id": pl.String,
+    "variant_id": pl.String,
+    "sale_date": pl.Date,
+    "sold_qty": pl.Float64,
+}
+# What a facility + SKU consumed (units, and their cost as the ledger took them out) over the
+# ABC window, for ABC/XYZ: rows of any grain that stays within one demand bucket — a day, or a
+# bucket summed and dated on its last day (the warehouse query sums by bucket).
+CONSUMPTION = {
     "facility_id": pl.String,
     "variant_id": pl.String,
     "sale_date": pl.Date,
     "sold_qty": pl.Float64,
     "sold_value_amount": MONEY,
 }
-# Sales of a facility + SKU by channel (any grain, e.g. by day): summed per channel over the
-# planning window for the channel mix. Sales without a channel count as `unassigned`.
+# Sales of a facility + SKU by channel (any grain within a day: by day, or the planning window
+# summed and dated on its last sale): summed per channel over the planning window for the
+# channel mix. Sales without a channel count as `unassigned`.
 CHANNEL_SALES = {
     "facility_id": pl.String,
     "variant_id": pl.String,

@@ -23,6 +23,7 @@ from models import abc_xyz, rebalancing, replenishment
 from models.inputs import (
     CHANNEL_PRIORITIES,
     CHANNEL_SALES,
+    CONSUMPTION,
     LANES,
     LEAD_TIMES,
     QTY,
@@ -99,18 +100,46 @@ select
     card.variant_id,
     card.occurred_date as sale_date,
     sum(-card.movement_qty) as sold_qty,
-    sum(-card.cost_delta_amount) as sold_value_amount,
 from marts.fct_stock_card as card
 where {SALE_FILTER}
 group by all
 """
 
+# One row per facility + SKU + demand bucket (? days ending on the planning date), dated on the
+# bucket's last day: what ABC/XYZ reads, summed here rather than by day.
+CONSUMPTION_SQL = f"""
+with
+
+sales as (
+
+    select
+        card.facility_id,
+        card.variant_id,
+        date_diff('day', card.occurred_date, cast(? as date)) // ? as bucket,
+        -card.movement_qty as sold_qty,
+        -card.cost_delta_amount as sold_value_amount,
+    from marts.fct_stock_card as card
+    where {SALE_FILTER}
+
+)
+
+select
+    facility_id,
+    variant_id,
+    cast(? as date) - cast(bucket * ? as integer) as sale_date,
+    sum(sold_qty) as sold_qty,
+    sum(sold_value_amount) as sold_value_amount,
+from sales
+group by facility_id, variant_id, bucket
+"""
+
+# Per facility + SKU + channel over the planning window, dated on its last sale.
 CHANNEL_SALES_SQL = f"""
 select
     card.facility_id,
     card.variant_id,
     card.channel_id,
-    card.occurred_date as sale_date,
+    max(card.occurred_date) as sale_date,
     sum(-card.movement_qty) as sold_qty,
 from marts.fct_stock_card as card
 where {SALE_FILTER}
@@ -134,14 +163,21 @@ group by all
 
 
 def load_sales(con: duckdb.DuckDBPyConnection, settings: ModelSettings) -> pl.LazyFrame:
-    """Daily sales over the longest window a model reads."""
-    longest = max(*settings.velocity_windows, settings.abc_window_days)
-    start = settings.as_of - timedelta(days=longest - 1)
+    """Daily sales over the longest velocity window."""
+    start = settings.as_of - timedelta(days=max(settings.velocity_windows) - 1)
     return conform(frame(con, SALES_SQL, [start, settings.as_of]), SALES, "sales")
 
 
+def load_consumption(con: duckdb.DuckDBPyConnection, settings: ModelSettings) -> pl.LazyFrame:
+    """Consumption by demand bucket over the ABC window."""
+    start = settings.as_of - timedelta(days=settings.abc_window_days - 1)
+    size, day = settings.xyz_bucket_days, settings.as_of
+    sales = frame(con, CONSUMPTION_SQL, [day, size, start, day, day, size])
+    return conform(sales, CONSUMPTION, "consumption")
+
+
 def load_channel_sales(con: duckdb.DuckDBPyConnection, settings: ModelSettings) -> pl.LazyFrame:
-    """Daily sales by channel over the planning window (the channel mix)."""
+    """Sales by channel over the planning window (the channel mix)."""
     start = settings.as_of - timedelta(days=settings.planning_window_days - 1)
     sales = frame(con, CHANNEL_SALES_SQL, [start, settings.as_of])
     return conform(sales, CHANNEL_SALES, "channel_sales")
@@ -153,6 +189,7 @@ class Loaded:
 
     sales: pl.LazyFrame
     channel_sales: pl.LazyFrame
+    consumption: pl.LazyFrame
     stock: pl.LazyFrame
     lead_times: pl.LazyFrame
     rules: pl.LazyFrame
@@ -348,6 +385,7 @@ def load(con: duckdb.DuckDBPyConnection, settings: ModelSettings) -> Loaded:
     return Loaded(
         sales=load_sales(con, settings),
         channel_sales=load_channel_sales(con, settings),
+        consumption=load_consumption(con, settings),
         stock=load_stock(con, present, settings, absent),
         lead_times=load_lead_times(con, present, absent),
         rules=config["raw.replenishment_rules"],
@@ -362,9 +400,9 @@ def load(con: duckdb.DuckDBPyConnection, settings: ModelSettings) -> Loaded:
 
 
 def compute(inputs: Loaded, settings: ModelSettings) -> dict[str, pl.DataFrame]:
-    """The three outputs. The plan and the segments share one pass over the sales, so they
-    are collected together; the plan and the transfers are each read twice after that, so
-    they are collected before the frames that read them."""
+    """The three outputs. The plan and the segments are collected together (they share the
+    stock); the plan and the transfers are each read twice after that, so they are collected
+    before the frames that read them."""
     plan, segments = pl.collect_all(
         [
             replenishment.plan_positions(
@@ -377,7 +415,7 @@ def compute(inputs: Loaded, settings: ModelSettings) -> dict[str, pl.DataFrame]:
                 inputs.channel_priorities,
                 settings,
             ),
-            abc_xyz.abc_xyz(inputs.sales, inputs.stock, settings),
+            abc_xyz.abc_xyz(inputs.consumption, inputs.stock, settings),
         ]
     )
     transfers = rebalancing.transfer_suggestions(

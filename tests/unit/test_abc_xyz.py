@@ -19,7 +19,7 @@ D = Decimal
 
 def segments(world: World) -> dict[tuple[str, str], dict]:
     frames = world.frames()
-    rows = abc_xyz(frames["sales"], frames["stock"], world.settings).collect()
+    rows = abc_xyz(frames["consumption"], frames["stock"], world.settings).collect()
     return {(r["facility_id"], r["variant_id"]): r for r in rows.iter_rows(named=True)}
 
 

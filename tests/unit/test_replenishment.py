@@ -19,10 +19,10 @@ from models import demand, lead_times
 from models.inputs import (
     CHANNEL_PRIORITIES,
     CHANNEL_SALES,
+    CONSUMPTION,
     LANES,
     LEAD_TIMES,
     RULES,
-    SALES,
     STOCK,
     VENDOR_TERMS,
     ModelInputError,
@@ -111,14 +111,15 @@ class World:
         channel_sales = frame(
             CHANNEL_SALES, [{n: row[n] for n in CHANNEL_SALES} for row in self.sales]
         )
-        # the daily grain the models read: all channels of a day together
-        daily = frame(SALES, [{n: row[n] for n in SALES} for row in self.sales])
-        daily = daily.group_by(["facility_id", "variant_id", "sale_date"]).agg(
-            pl.col("sold_qty").sum(), pl.col("sold_value_amount").sum()
+        consumption = frame(CONSUMPTION, [{n: row[n] for n in CONSUMPTION} for row in self.sales])
+        # the daily grain the demand statistics read: all channels of a day together
+        daily = consumption.group_by(["facility_id", "variant_id", "sale_date"]).agg(
+            pl.col("sold_qty").sum()
         )
         return {
             "sales": daily,
             "channel_sales": channel_sales,
+            "consumption": consumption,
             "stock": frame(STOCK, self.stock),
             "lead_time_samples": frame(LEAD_TIMES, self.lead_times),
             "rules": frame(RULES, rules),
@@ -130,7 +131,9 @@ class World:
         }  # fmt: skip
 
     def plan(self) -> pl.LazyFrame:
-        return plan_positions(**self.frames(), settings=self.settings)
+        frames = self.frames()
+        del frames["consumption"]
+        return plan_positions(**frames, settings=self.settings)
 
     def transfers(self) -> pl.DataFrame:
         samples = self.frames()["lead_time_samples"]
@@ -532,6 +535,7 @@ def test_a_frame_without_a_contract_column_is_refused():
     world = World()
     world.hold("ST1", "TEE-M", "1")
     frames = world.frames()
+    del frames["consumption"]
     frames["stock"] = frames["stock"].drop("reserved_qty")
     with pytest.raises(ModelInputError, match=r"stock.reserved_qty: is a required column"):
         plan_positions(**frames, settings=world.settings).collect()
