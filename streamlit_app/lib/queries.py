@@ -505,7 +505,7 @@ def fefo(f: Filters) -> pd.DataFrame:
         select month_start_date, facility_id, variant_id, lot_issue_count,
                compliant_issue_count, non_compliant_qty, fefo_compliance_rate
         from marts.rpt_fefo_compliance
-        where {f.condition()}
+        where {f.condition(month="month_start_date")}
         order by month_start_date, facility_id, variant_id
         """,
         f.params(),
