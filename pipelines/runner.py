@@ -90,7 +90,8 @@ def run_job(
     }
     started = datetime.now(UTC).replace(tzinfo=None)
     run_id = str(uuid.uuid4())
-    with nullcontext(instance) if instance else dagster_home() as chosen:
+    chosen_instance = nullcontext(instance) if instance else dagster_home()
+    with printed_to(log_file), chosen_instance as chosen:
         result = (
             definitions()
             .resolve_job_def(job)
