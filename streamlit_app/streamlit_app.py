@@ -45,7 +45,8 @@ def navigation() -> dict[str, list[st.Page]]:
     }
 
 
-st.set_page_config(page_title="stockcard", page_icon=":material/inventory_2:", layout="wide")
+# An emoji favicon is drawn in the page; a Material one would be fetched from Google's servers.
+st.set_page_config(page_title="stockcard", page_icon="📦", layout="wide")
 page = st.navigation(navigation())
 
 with st.sidebar:
