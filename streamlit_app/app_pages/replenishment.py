@@ -31,7 +31,8 @@ def segment_matrix(segments: pd.DataFrame) -> alt.LayerChart:
         color=alt.Color("skus:Q", title="Facility + SKUs"),
         tooltip=["abc_class", "xyz_class", "skus"],
     )
-    return cells + base.mark_text(baseline="middle").encode(text="skus:Q")
+    labels = base.mark_text(baseline="middle").encode(text="skus:Q")
+    return (cells + labels).properties(height=240)
 
 
 with layout.section("Orders to place"):

@@ -64,7 +64,7 @@ def lane_heatmap(lanes: pd.DataFrame) -> alt.LayerChart:
                  "open_transfer_count", "completed_transfer_count"],
     )  # fmt: skip
     labels = base.mark_text(baseline="middle").encode(text="transfer_count:Q")
-    return cells + labels
+    return (cells + labels).properties(height=60 + 40 * lanes["source_facility_id"].nunique())
 
 
 def volumes_chart(volumes: pd.DataFrame) -> alt.Chart:

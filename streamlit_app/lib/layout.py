@@ -75,6 +75,9 @@ LABELS = {
     "facility_available_running_qty": "Available after",
     "is_owned": "Owned",
     "as_of_date": "As of",
+    "abc_class": "ABC class",
+    "xyz_class": "XYZ class",
+    "demand_cv": "Demand CV",
 }
 
 
