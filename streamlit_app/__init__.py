@@ -1,1 +1,1 @@
-"""streamlit_app."""
+"""The stockcard dashboards: a Streamlit app over the DuckDB warehouse (docs/dashboards.md)."""

@@ -157,3 +157,23 @@ def test_a_stock_card_link_from_the_lookup_opens_that_card(served: str, browser)
     expect(closing.get_by_test_id("stMetricValue")).to_have_text("14", timeout=60_000)
     assert "sku=TEE-M" in page.url and "facility=ST1" in page.url
     page.close()
+
+
+def test_a_facility_chosen_on_one_page_filters_the_next(served: str, browser) -> None:
+    """ST1 alone holds 14 TEE-M at 4.32: 60.48 on the overview, and still on the valuation page."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    page.goto(served)
+    stock_value = page.get_by_test_id("stMetric").filter(has_text="Stock value").first
+    expect(stock_value.get_by_test_id("stMetricValue")).to_have_text("EUR 392.56", timeout=60_000)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stMultiSelect").first.click()  # Facility, the first filter
+    page.get_by_role("option", name="ST1").click()
+    page.keyboard.press("Escape")
+    expect(stock_value.get_by_test_id("stMetricValue")).to_have_text("EUR 60.48", timeout=60_000)
+    sidebar.get_by_role("link", name="Valuation").click()
+    expect(page.get_by_role("heading", name="Valuation", level=1)).to_be_visible(timeout=60_000)
+    valued = page.get_by_test_id("stMetric").filter(has_text="Stock value").first
+    expect(valued.get_by_test_id("stMetricValue")).to_have_text("EUR 60.48", timeout=60_000)
+    page.close()
