@@ -21,47 +21,36 @@ def consumption_window(consumption: pl.LazyFrame, settings: ModelSettings) -> pl
 
 def bucket_demand(consumption: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
     """Per facility + SKU + demand bucket (0 = the bucket ending on the planning date): net
-    quantity consumed within the ABC window."""
+    quantity and value consumed within the ABC window."""
     return (
         consumption_window(consumption, settings)
         .group_by([*KEY_COLUMNS, (pl.col("days_ago") // settings.xyz_bucket_days).alias("bucket")])
-        .agg(pl.col("sold_qty").sum())
-    )
-
-
-def consumption_value(consumption: pl.LazyFrame, settings: ModelSettings) -> pl.LazyFrame:
-    """Per facility + SKU: the value consumed within the ABC window, exact (summed apart from
-    the buckets: a decimal sum per facility + SKU costs far less than one per bucket)."""
-    return (
-        consumption_window(consumption, settings)
-        .group_by(KEY_COLUMNS)
-        .agg(consumption_value_amount=pl.col("sold_value_amount").sum().cast(QTY))
+        .agg(pl.col("sold_qty").sum(), pl.col("sold_value_amount").sum())
     )
 
 
 def buckets_observed(settings: ModelSettings) -> pl.Expr:
-    """Whole buckets of history in the window (at least one)."""
-    most = settings.abc_window_days // settings.xyz_bucket_days
-    whole = pl.col("history_days") // settings.xyz_bucket_days
-    return whole.clip(1, most).fill_null(most).cast(pl.Int32)
+    """The buckets of history in the window, the oldest possibly partial (at least one): every
+    consumption of a SKU falls into one of them, as none comes before its first activity."""
+    size = settings.xyz_bucket_days
+    most = settings.abc_window_days // size
+    started = (pl.col("history_days") + size - 1) // size
+    return started.clip(1, most).fill_null(most).cast(pl.Int32)
 
 
 def per_position(
     consumption: pl.LazyFrame, stock: pl.LazyFrame, settings: ModelSettings
 ) -> pl.LazyFrame:
     """Consumption value and the mean, sd and CV of bucket demand over the buckets observed."""
-    in_buckets = pl.col("bucket") < pl.col("buckets")
     totals = (
         bucket_demand(consumption, settings)
-        .join(demand.history_days(stock, settings), on=KEY_COLUMNS, how="left")
-        .with_columns(buckets=buckets_observed(settings))
         .group_by(KEY_COLUMNS)
         .agg(
             consumption_qty=pl.col("sold_qty").sum(),
-            bucket_total=pl.col("sold_qty").filter(in_buckets).sum(),
-            bucket_squares=(pl.col("sold_qty") ** 2).filter(in_buckets).sum(),
+            consumption_value_amount=pl.col("sold_value_amount").sum().cast(QTY),
+            bucket_squares=(pl.col("sold_qty") ** 2).sum(),
         )
-        .join(consumption_value(consumption, settings), on=KEY_COLUMNS, how="full", coalesce=True)
+        .with_columns(bucket_total=pl.col("consumption_qty"))
     )
     keys = pl.concat(
         [conform(stock, STOCK, "stock").select(KEY_COLUMNS), totals.select(KEY_COLUMNS)]

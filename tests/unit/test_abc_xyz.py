@@ -102,6 +102,19 @@ def test_a_short_history_uses_the_weeks_it_has():
     assert (row["demand_buckets"], row["demand_cv"], row["xyz_class"]) == (2, 0.0, "X")
 
 
+def test_a_partial_oldest_bucket_counts_as_a_bucket():
+    """Ten days of history: a full week (7 sold) and three days (3 sold) make two buckets, mean
+    5, sd sqrt((49 + 9 - 100/2) / 1) = 2.83, CV 0.57: Y."""
+    world = four_weeks()
+    world.hold("DC1", "NEW", "0", since_days=9)
+    world.sell("DC1", "NEW", 0, 7.0)
+    world.sell("DC1", "NEW", 8, 3.0)
+    row = segments(world)[("DC1", "NEW")]
+    assert (row["demand_buckets"], row["bucket_mean_qty"]) == (2, 5.0)
+    assert row["demand_cv"] == pytest.approx(math.sqrt(8) / 5)
+    assert row["xyz_class"] == "Y"
+
+
 def test_each_segment_suggests_a_count_interval():
     world = four_weeks()
     weekly(world, "DC1", "A-STEADY", [10, 10, 10, 10], value_per_unit="100")
