@@ -583,24 +583,18 @@ def pandas_abc_xyz(frames: dict[str, pd.DataFrame], settings: ModelSettings) -> 
         bucket=ago // settings.xyz_bucket_days, value=sales["sold_value_amount"].astype("float64")
     )
     buckets = window.groupby([*KEYS, "bucket"], as_index=False)[["sold_qty", "value"]].sum()
-    buckets = buckets.merge(history(stock), on=KEYS, how="left")
-    most = settings.abc_window_days // settings.xyz_bucket_days
-    buckets["buckets"] = (
-        (buckets["history_days"] // settings.xyz_bucket_days).clip(1, most).fillna(most)
-    )
-    inside = buckets["bucket"] < buckets["buckets"]
-    buckets = buckets.assign(
-        in_total=buckets["sold_qty"].where(inside, 0.0),
-        in_squares=(buckets["sold_qty"] ** 2).where(inside, 0.0),
-    )
-    totals = buckets.groupby(KEYS, as_index=False)[["value", "in_total", "in_squares"]].sum()
+    buckets = buckets.assign(in_squares=buckets["sold_qty"] ** 2)
+    totals = buckets.groupby(KEYS, as_index=False)[["value", "sold_qty", "in_squares"]].sum()
+    totals = totals.rename(columns={"sold_qty": "in_total"})
     frame = (
         pd.concat([stock[KEYS], totals[KEYS]]).drop_duplicates().merge(totals, on=KEYS, how="left")
     )
     frame = frame.merge(history(stock), on=KEYS, how="left").fillna(
         {"value": 0.0, "in_total": 0.0, "in_squares": 0.0}
     )
-    count = (frame["history_days"] // settings.xyz_bucket_days).clip(1, most).fillna(most)
+    size = settings.xyz_bucket_days
+    most = settings.abc_window_days // size
+    count = ((frame["history_days"] + size - 1) // size).clip(1, most).fillna(most)
     mean = frame["in_total"] / count
     sigma = sample_sigma(frame["in_total"], frame["in_squares"], count)
     frame["demand_cv"] = (sigma / mean).where(mean > 0)
