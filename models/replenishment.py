@@ -422,7 +422,9 @@ def _lead_time_clause() -> pl.Expr:
                 number_text(pl.col("lead_time_sigma_days"), 1),
                 pl.lit(", "),
                 pl.col("lead_time_samples").cast(pl.String),
-                pl.lit(" receipts)."),
+                pl.when(pl.col("lead_time_samples") == 1)
+                .then(pl.lit(" receipt)."))
+                .otherwise(pl.lit(" receipts).")),
             )
         )
         .when(pl.col("lead_time_source") == "vendor_terms")
@@ -559,12 +561,12 @@ def _impact_clause() -> pl.Expr:
             number_text(pl.col("days_of_cover_before"), 1),
             pl.lit(" → "),
             number_text(pl.col("days_of_cover_after"), 1),
-            pl.lit(" days; "),
+            pl.lit(" days; stockout"),
         )
     )
     return pl.concat_str(
-        cover,
-        pl.lit("stockout risk over lead time + review period "),
+        pl.coalesce(cover, pl.lit("Stockout")),
+        pl.lit(" risk over lead time + review period "),
         percent_text(pl.col("stockout_risk_before")),
         pl.lit(" → "),
         percent_text(pl.col("stockout_risk_after")),

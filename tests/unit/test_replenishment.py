@@ -467,6 +467,9 @@ def test_no_history_orders_nothing_without_a_rule_and_up_to_the_rule_with_one():
     assert bare["days_of_cover_before"] is None
     assert "no_history" in bare["constraints"]
     assert bare["rationale"].startswith("No sales in the last 91 days.")
+    assert bare["rationale"].endswith(
+        "no order. Stockout risk over lead time + review period 0% → 0%."
+    )
     ruled = rows[("ST2", "TEE-M")]
     assert (ruled["decision"], ruled["order_qty"]) == ("order", D(10))
     assert {"no_history", "min_max_rule"} <= set(ruled["constraints"])
