@@ -78,6 +78,8 @@ def run_job(
     the run prints (Dagster's log at `log_level`, dbt's output) goes there instead."""
     from pipelines.defs.resources import StockcardResource
 
+    # dagster.yaml turns telemetry off; this covers any other instance (a bare DAGSTER_HOME)
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "yes")
     if job not in JOBS:
         raise ValueError(f"job: unknown job {job!r}; one of {', '.join(JOBS)}")
     resource = StockcardResource(

@@ -104,7 +104,10 @@ def dagster_dev(places: Locations, port: int) -> int:
     from pipelines.defs.dbt.project import prepare_manifest
 
     prepare_manifest()
-    environment = {**os.environ, **places.environment(), "DAGSTER_HOME": str(REPO_ROOT)}
+    environment = {
+        **os.environ, **places.environment(), "DAGSTER_HOME": str(REPO_ROOT),
+        "DAGSTER_DISABLE_TELEMETRY": "yes",
+    }  # fmt: skip
     command = [
         sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions", "-p", str(port),
     ]  # fmt: skip

@@ -11,8 +11,8 @@ from pipelines.defs.resources import StockcardResource
 
 # The marts the models read (pipelines/modelling.py); those the dbt project has become deps.
 READS = (
-    "fct_stock_card", "dim_facilities", "fct_daily_stock_snapshots", "fct_receipts",
-    "fct_transfer_shipments", "fct_reservations",
+    "fct_stock_card", "dim_facilities", "fct_receipts", "fct_transfer_shipments",
+    "fct_reservations", "stg_ledger__transfer_shipment_lines", "stg_ledger__variant_keys",
 )  # fmt: skip
 UPSTREAM = [key for key in warehouse_models.keys if key.path[-1] in READS]
 

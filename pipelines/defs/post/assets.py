@@ -51,7 +51,7 @@ def ledger_master_data(
         applied = posting.apply_master_data(ledger, raw_master_data)
     feed_store.record_feed_results(
         places.warehouse,
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         rejects=all_rejects(raw_master_data),
         refusals=applied["refusals"],
         # master records are applied per record, not per file row: files carry no posted count
@@ -93,7 +93,7 @@ def ledger_postings(
         outcome = posting.post_feeds(ledger, batches)
     feed_store.record_feed_results(
         places.warehouse,
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         rejects=all_rejects(batches),
         refusals=outcome.refusals,
         files=file_rows(batches, outcome),
