@@ -311,11 +311,10 @@ def test_aging_and_expiry(open_page: OpenPage):
 # -- planning ---------------------------------------------------------------------------------
 
 
-def test_replenishment_orders_what_the_min_max_rule_and_the_vendor_terms_give(
-    open_page: OpenPage,
-):
-    """RICE-KG at ST1 is sold out: up to its max of 40, in ACME's cases of 12 = 48 at 1.50 =
-    72.00. Everything else is above its reorder point."""
+def test_replenishment_orders_and_moves_what_the_rules_give(open_page: OpenPage):
+    """Every facility + SKU has a min/max rule. RICE-KG at ST1 is sold out: up to its max of 40,
+    in ACME's cases of 12 = 48 at 1.50 = 72.00. TEE-M at ST1 (14, min 20) is filled to its max
+    of 30 by 16 from DC1, which may promise 64 and keeps its min of 20. Nothing else is due."""
     app = open_page("replenishment")
     assert metrics(app) == {
         "Orders suggested": ("1", ""),
@@ -323,24 +322,52 @@ def test_replenishment_orders_what_the_min_max_rule_and_the_vendor_terms_give(
         "Order value": ("EUR 72.00", ""),
     }
     suggestions = table(app, "decision", "rationale")
-    ordered = suggestions[suggestions["decision"] == "order"]
-    assert rows(ordered, "facility_id", "variant_id", "order_qty", "vendor_id", "need_qty") == [
-        ("ST1", "RICE-KG", Decimal(48), "ACME", Decimal(40))
+    assert sorted(rows(suggestions, "facility_id", "variant_id", "decision", "order_qty")) == [
+        ("DC1", "BOLT-8", "no_order", Decimal(0)),
+        ("DC1", "MILK-1L", "no_order", Decimal(0)),
+        ("DC1", "TEE-M", "no_order", Decimal(0)),
+        ("ST1", "BOLT-8", "no_order", Decimal(0)),
+        ("ST1", "RICE-KG", "order", Decimal(48)),
+        ("ST1", "TEE-M", "covered_by_transfer", Decimal(0)),
     ]
-    assert "case" in ordered["constraints"].iloc[0]
-    assert set(suggestions["decision"]) == {"order", "no_order"}
+    rice = suggestions[suggestions["variant_id"] == "RICE-KG"]
+    assert rows(rice, "vendor_id", "need_qty", "reorder_point_qty", "order_up_to_qty") == [
+        ("ACME", Decimal(40), Decimal(10), Decimal(40))
+    ]
+    assert "case_pack" in rice["constraints"].iloc[0]
     assert "unit_cost_amount" not in suggestions.columns  # costs stay on the valuation page
+    moves = table(app, "source_facility_id", "transfer_qty")
+    assert rows(moves, "source_facility_id", "destination_facility_id", "variant_id",
+                "transfer_qty", "source_kept_qty") == [
+        ("DC1", "ST1", "TEE-M", Decimal(16), Decimal(20)),
+    ]  # fmt: skip
+    assert "ST1 needs 16" in moves["rationale"].iloc[0]
 
 
 def test_replenishment_narrows_to_abc_xyz_segments(open_page: OpenPage):
-    steady = open_page("replenishment", xyz_classes=["X"])
-    assert metrics(steady)["Orders suggested"] == ("0", "")
-    segments = table(steady, "segment", "abc_class")
-    assert rows(segments, "facility_id", "variant_id", "segment") == [("ST1", "TEE-M", "AX")]
-    valuable = table(open_page("replenishment", abc_classes=["A"]), "decision", "rationale")
-    assert sorted(rows(valuable, "facility_id", "variant_id")) == [
-        ("DC1", "TEE-M"), ("ST1", "RICE-KG"), ("ST1", "TEE-M"),
-    ]  # fmt: skip
+    """Whatever class the models give each facility + SKU, a class filter keeps exactly the
+    suggestions and segments of that class."""
+    everything = open_page("replenishment")
+    segments = table(everything, "segment", "abc_class")
+    suggestions = table(everything, "decision", "rationale")
+    for key, column, wanted in (
+        ("abc_classes", "abc_class", "A"),
+        ("xyz_classes", "xyz_class", "Z"),
+    ):
+        kept = segments[segments[column] == wanted]
+        keys = sorted(rows(kept, "facility_id", "variant_id"))
+        narrowed = open_page("replenishment", **{key: [wanted]})
+        assert (
+            sorted(rows(table(narrowed, "segment", "abc_class"), "facility_id", "variant_id"))
+            == keys
+        )
+        shown = table(narrowed, "decision", "rationale")
+        assert sorted(rows(shown, "facility_id", "variant_id")) == keys
+        orders = suggestions[
+            suggestions["segment"].str[1 if column == "xyz_class" else 0] == wanted
+        ]
+        expected = (orders["order_qty"] > 0).sum()
+        assert metrics(narrowed)["Orders suggested"] == (str(expected), "")
 
 
 # -- valuation and data quality ---------------------------------------------------------------

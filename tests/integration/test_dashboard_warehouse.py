@@ -248,13 +248,22 @@ def build_known_warehouse(directory: Path) -> Path:
     return warehouse
 
 
-# The planning configuration the models read: ST1 keeps RICE-KG between 10 and 40 and buys it
-# from ACME at 1.50 in cases of 12 (at least 20); DC1 → ST1 is a two-day lane.
+# The planning configuration the models read. Every facility + SKU has a min/max rule, so the
+# levels are the rules' and not statistics: only RICE-KG at ST1 (sold out, min 10) and TEE-M at
+# ST1 (14, min 20) are at their reorder point. DC1 holds 64 TEE-M it may promise (69 on hand,
+# 5 reserved) against its min of 20, so it can send ST1 the 16 that fill it to its max of 30
+# over the two-day DC1 → ST1 lane. RICE-KG is bought from ACME at 1.50 in cases of 12 (at least
+# 20): up to the max of 40 = 40, rounded up to 48 = 72.00.
+RULES = [  # facility, SKU, min, max
+    ("DC1", "TEE-M", 20, 80), ("DC1", "BOLT-8", 50, 200), ("DC1", "MILK-1L", 5, 30),
+    ("ST1", "TEE-M", 20, 30), ("ST1", "BOLT-8", 10, 40), ("ST1", "RICE-KG", 10, 40),
+]  # fmt: skip
 PLANNING = {
     "replenishment_rules": pl.DataFrame(
-        {"facility_code": ["ST1"], "sku": ["RICE-KG"], "min_qty": [Decimal(10)],
-         "max_qty": [Decimal(40)], "service_level": [None], "capacity_qty": [None],
-         "review_period_days": [None]},
+        {"facility_code": [r[0] for r in RULES], "sku": [r[1] for r in RULES],
+         "min_qty": [Decimal(r[2]) for r in RULES], "max_qty": [Decimal(r[3]) for r in RULES],
+         "service_level": [None] * len(RULES), "capacity_qty": [None] * len(RULES),
+         "review_period_days": [None] * len(RULES)},
         schema_overrides={"service_level": pl.Decimal(18, 6), "capacity_qty": pl.Decimal(18, 6),
                           "review_period_days": pl.Int32},
     ),
