@@ -67,21 +67,21 @@ st.caption(
     f"Barcode {variant['barcode'] or '—'} · unit {variant['uom_code']} · "
     f"category {variant['category_name']}"
 )
-positions = queries.positions_as_of(sku, as_of)
-if positions.empty:
+summary = queries.stock_by_facility(sku, as_of)
+if summary.empty:
     st.info(f"{sku} has not moved at any facility by {as_of}.")
     st.stop()
-
-summary = queries.stock_by_facility(sku, as_of)
+positions = queries.positions_as_of(sku, as_of)
 total, facilities = st.columns(2)
 on_hand = sum(summary["on_hand_qty"], Decimal(0))
 total.metric("On hand, every facility", formats.qty(on_hand), border=True)
 holding = summary[summary["on_hand_qty"] != 0]
 facilities.metric("Facilities holding it", len(holding), border=True)
-st.altair_chart(chart(positions))
+if not positions.empty:
+    st.altair_chart(chart(positions))
 layout.table(summary, f"stock {sku} by facility")
 with layout.section("Positions"):
-    layout.table(positions, f"positions {sku}")
+    layout.table(positions, f"positions {sku}", empty=f"No stock of {sku} on hand on {as_of}.")
 st.caption("Stock card of this SKU at:")
 for facility in summary["facility_id"]:
     st.page_link(

@@ -328,17 +328,29 @@ def find_variants(text: str) -> pd.DataFrame:
     )
 
 
+# Every position of a SKU as it stood at the end of a business date, zero balances included
+# (a facility that sold out still shows, at 0), in the stock card's business-time order.
+POSITIONS_AS_OF = """
+    select c.position_id, c.facility_id, c.bucket, c.owner_id, c.is_owned,
+           max_by(c.running_qty, c.position_sequence) as on_hand_qty,
+           max(c.occurred_at) as last_movement_at
+    from marts.fct_stock_card c
+    where c.variant_id = $sku and c.occurred_at <= $as_of
+    group by all
+"""
+
+
 def positions_as_of(sku: str, as_of: date) -> pd.DataFrame:
-    """Every position of the SKU at every facility at the end of a business date (the
-    warehouse's `stock_as_of` macro); quantities only."""
+    """Every position of the SKU holding stock at the end of a business date; quantities only."""
     return fetch(
-        """
+        f"""
+        with positions as ({POSITIONS_AS_OF})
         select s.facility_id, f.facility_name, f.facility_type, p.bin_code, p.lot_number,
                s.bucket, s.owner_id, s.is_owned, s.on_hand_qty, s.last_movement_at
-        from marts.stock_as_of($as_of::timestamp) s
+        from positions s
         join marts.dim_facilities f using (facility_id)
         join marts.dim_positions p using (position_id)
-        where s.variant_id = $sku
+        where s.on_hand_qty <> 0
         order by f.is_in_transit, s.facility_id, p.bin_code, p.lot_number, s.bucket
         """,
         {"sku": sku, "as_of": end_of(as_of)},
@@ -397,10 +409,11 @@ def stock_card_totals(sku: str, facility: str, f: Filters) -> dict[str, Decimal]
 
 
 def stock_by_facility(sku: str, as_of: date) -> pd.DataFrame:
-    """Per facility: on hand (every bin, lot, bucket and owner), each bucket, and how much of it
-    is consigned (vendor-owned), at the end of a business date."""
+    """Per facility where the SKU has moved: on hand (every bin, lot, bucket and owner), each
+    bucket, and how much of it is consigned (vendor-owned), at the end of a business date."""
     return fetch(
-        """
+        f"""
+        with positions as ({POSITIONS_AS_OF})
         select s.facility_id, f.facility_name,
                sum(s.on_hand_qty) as on_hand_qty,
                coalesce(sum(s.on_hand_qty) filter (where s.bucket = 'available'), 0)
@@ -412,9 +425,8 @@ def stock_by_facility(sku: str, as_of: date) -> pd.DataFrame:
                coalesce(sum(s.on_hand_qty) filter (where s.bucket = 'in_transit'), 0)
                    as in_transit_qty,
                coalesce(sum(s.on_hand_qty) filter (where not s.is_owned), 0) as consigned_qty
-        from marts.stock_as_of($as_of::timestamp) s
+        from positions s
         join marts.dim_facilities f using (facility_id)
-        where s.variant_id = $sku
         group by all
         order by any_value(f.is_in_transit), s.facility_id
         """,

@@ -145,8 +145,11 @@ def test_a_barcode_alone_gives_the_stock_at_every_facility(open_page: OpenPage):
     assert rows(summary, "facility_id", "on_hand_qty", "available_qty") == [
         ("DC1", Decimal(69), Decimal(69)),
         ("ST1", Decimal(14), Decimal(14)),
+        ("TRANSIT", Decimal(0), Decimal(0)),  # it passed through, nothing is left there
     ]
-    assert [link.label for link in app.get("page_link")] == ["TEE-M at DC1", "TEE-M at ST1"]
+    assert [link.label for link in app.get("page_link")] == [
+        "TEE-M at DC1", "TEE-M at ST1", "TEE-M at TRANSIT",
+    ]  # fmt: skip
 
 
 def test_stock_in_transit_shows_at_the_in_transit_node(open_page: OpenPage):
@@ -156,6 +159,17 @@ def test_stock_in_transit_shows_at_the_in_transit_node(open_page: OpenPage):
         ("DC1", Decimal(120), Decimal(0)),
         ("TRANSIT", Decimal(30), Decimal(30)),
     ]
+
+
+def test_a_facility_that_sold_out_still_shows_at_zero(open_page: OpenPage):
+    app = open_page("stock_lookup", lookup="RICE-KG")
+    assert metrics(app) == {
+        "On hand, every facility": ("0", ""),
+        "Facilities holding it": ("0", ""),
+    }
+    summary = table(app, "facility_id", "available_qty")
+    assert rows(summary, "facility_id", "on_hand_qty") == [("ST1", Decimal(0))]
+    assert [link.label for link in app.get("page_link")] == ["RICE-KG at ST1"]
 
 
 def test_a_lookup_as_of_a_past_date(open_page: OpenPage):
