@@ -132,10 +132,13 @@ def money_by_currency(frame: pd.DataFrame, amount: str) -> str:
     if frame.empty:
         return formats.money(Decimal(0))
     totals = frame.groupby("currency_code", dropna=False)[amount].sum()
-    return " · ".join(
+    # consigned stock has no currency and is never valued: its zero adds nothing to read
+    shown = [
         formats.money(total, currency if isinstance(currency, str) else None)
         for currency, total in totals.items()
-    )
+        if isinstance(currency, str) or total != 0
+    ]
+    return " · ".join(shown) or formats.money(Decimal(0))
 
 
 def numbers_for_chart(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
