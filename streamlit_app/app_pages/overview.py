@@ -12,7 +12,10 @@ from lib import filters, formats, layout, queries
 
 st.title("Overview")
 chosen = filters.sidebar(channel=True, period=True)
-period = chosen.period or queries.choices().periods[-1]
+if not chosen.period:
+    st.info("The ledger has no period covering the warehouse's business dates yet.")
+    st.stop()
+period = chosen.period
 month, _ = queries.period_bounds(period)
 before = queries.previous_period(period)
 previous = queries.period_bounds(before)[0] if before else None

@@ -10,6 +10,9 @@ from lib import filters, layout, queries
 
 st.title("Valuation")
 chosen = filters.sidebar(period=True)
+if not chosen.period:
+    st.info("The ledger has no period covering the warehouse's business dates yet.")
+    st.stop()
 st.caption(
     f"Owned stock at cost at the end of period **{chosen.period}** (at the last business date "
     "for the current period); consigned stock is never valued. Unit costs appear on this page "
