@@ -20,6 +20,7 @@ import duckdb
 from pipelines.settings import REPO_ROOT, Locations
 
 WHOLE_JOB = "stockcard_job"
+MODEL_OUTPUTS = ("replenishment_suggestions", "transfer_suggestions", "abc_xyz")
 JOBS = ("stockcard_job", "incremental_job", "period_close_job", "reservation_expiry_job")
 
 
@@ -189,7 +190,7 @@ def summarise(result: dg.ExecuteInProcessResult, job: str, started: datetime) ->
         elif key == "quality_report":
             summary.quality_passed = bool(metadata.get("success"))
             summary.quality_report = str(metadata.get("report"))
-        elif event.step_key == "warehouse_models":
+        elif key.startswith("marts/") or key in MODEL_OUTPUTS:
             summary.models_built += 1
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
