@@ -30,8 +30,7 @@ def at(frame: pd.DataFrame, when: date | None, column: str) -> Decimal | None:
     """The month's total of a column: a month without rows had none of it (zero)."""
     if when is None:
         return None
-    rows = frame[frame["month_start_date"].map(queries.as_date) == when] if len(frame) else frame
-    return sum((formats.decimal(value) for value in rows[column]), Decimal(0))
+    return sum((formats.decimal(value) for value in in_month(frame, when)[column]), Decimal(0))
 
 
 def rate(frame: pd.DataFrame, when: date | None, top: str, bottom: str) -> Decimal | None:
@@ -47,15 +46,23 @@ def trend(frame: pd.DataFrame, column: str) -> list[float]:
     return [float(value) for value in upto.groupby("month_start_date")[column].sum()]
 
 
-def currencies(frame: pd.DataFrame) -> str | None:
-    found = set(frame["currency_code"].dropna()) if len(frame) else set()
-    return found.pop() if len(found) == 1 else None
+def currencies(frame: pd.DataFrame) -> set[str]:
+    return set(frame["currency_code"].dropna()) if len(frame) else set()
+
+
+def in_month(frame: pd.DataFrame, when: date) -> pd.DataFrame:
+    return frame[frame["month_start_date"].map(queries.as_date) == when] if len(frame) else frame
 
 
 def money_card(label: str, frame: pd.DataFrame, column: str, **options: Any) -> None:
-    """A money KPI in the frame's currency (else the stock's); mixed currencies show per
-    currency, without a change."""
-    currency = currencies(frame) or home_currency
+    """A money KPI in its currency (the stock's when the frame has none). Amounts in several
+    currencies are never added up: each currency's total shows, without a change."""
+    found = currencies(frame)
+    if len(found) > 1:
+        total = layout.money_by_currency(in_month(frame, month), column)
+        st.metric(label, total, border=True, help=options.get("help"), height="stretch")
+        return
+    currency = found.pop() if found else home_currency
 
     def show(value: Decimal | None) -> str:
         return formats.money(value, currency)
@@ -156,7 +163,7 @@ def service_cards() -> None:
 
 with layout.section():
     values = queries.stock_value_by_month(chosen)
-    home_currency = currencies(values)
+    home_currency = next(iter(currencies(values)), None)
     stock_cards()
     risk_cards()
     service_cards()
