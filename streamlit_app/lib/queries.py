@@ -18,13 +18,15 @@ if TYPE_CHECKING:
     from lib.filters import Filters
 
 TTL = "60s"
+# Results of older states of the file are never asked for again; the bound keeps them few.
+MAX_CACHED = 500
 PARAMETER = re.compile(r"\$(\w+)")
 STOCK_CARD = "marts.fct_stock_card"
 SALES_KINDS = ("issue", "consignment_consumption")
 ADJUSTMENT_KINDS = ("adjustment", "count_variance")
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=MAX_CACHED, show_spinner=False)
 def _read(stamp: warehouse.Stamp, sql: str, params: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
     # DuckDB binds a tuple as a struct, so the lists frozen for the cache key go back to lists
     bound = {name: list(value) if isinstance(value, tuple) else value for name, value in params}
