@@ -45,16 +45,6 @@ def navigation() -> dict[str, list[st.Page]]:
     }
 
 
-# An emoji favicon is drawn in the page; a Material one would be fetched from Google's servers.
-st.set_page_config(page_title="stockcard", page_icon="📦", layout="wide")
-page = st.navigation(navigation())
-
-with st.sidebar:
-    st.caption(f"Warehouse: `{warehouse.warehouse_path()}`")
-    if st.button("Reload data", icon=":material/refresh:", help="Read the warehouse again now"):
-        st.cache_data.clear()
-
-
 def show(page: st.Page) -> None:
     """The page, or what to run when the warehouse cannot be read (missing, being written,
     not built, empty): a message, never a traceback."""
@@ -75,4 +65,20 @@ def show(page: st.Page) -> None:
         layout.advise(problem)
 
 
-show(page)
+def main() -> None:
+    # An emoji favicon is drawn in the page; a Material one would be fetched from Google's servers.
+    st.set_page_config(page_title="stockcard", page_icon="📦", layout="wide")
+    page = st.navigation(navigation())
+
+    with st.sidebar:
+        st.caption(f"Warehouse: `{warehouse.warehouse_path()}`")
+        if st.button("Reload data", icon=":material/refresh:", help="Read the warehouse again now"):
+            st.cache_data.clear()
+    show(page)
+
+
+# Streamlit runs this file as __main__. A process started with multiprocessing's spawn re-runs
+# the parent's main script as __mp_main__ (after AppTest, that is this file): it must not draw
+# the app there.
+if __name__ == "__main__":
+    main()

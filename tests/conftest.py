@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,15 @@ from tests.pgserver import ThrowawayPostgres
 from tests.support import WORLD, Stock
 
 _databases = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module() -> Iterator[None]:
+    """Streamlit's AppTest installs the app script as sys.modules["__main__"] and leaves it
+    there; a later test's spawned worker processes would re-run that script. Put it back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
