@@ -33,8 +33,7 @@ CONFIG_KEYS = [key for key in raw_sources() if key.path[-1] in feed_store.CONFIG
             dg.AssetSpec(
                 key,
                 deps=["raw_master_data"],
-                skippable=True,
-                description="Replenishment configuration.",
+                description="Replenishment configuration, replaced when its feed sends a file.",
             )
             for key in CONFIG_KEYS
         ),
@@ -59,9 +58,14 @@ def ledger_master_data(
         replenishment_config=applied["config"] or None,
     )
     archive(raw_master_data, places.archive)
+    # always reported, so the dbt models downstream run in every job; "replaced" says whether
+    # this drop brought a new version of the table
     for key in CONFIG_KEYS:
-        if key.path[-1] in applied["config"]:
-            yield dg.MaterializeResult(asset_key=key)
+        sent = applied["config"].get(key.path[-1])
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={"replaced": sent is not None, "rows": 0 if sent is None else sent.height},
+        )
     yield dg.MaterializeResult(
         asset_key=MASTER,
         metadata={
