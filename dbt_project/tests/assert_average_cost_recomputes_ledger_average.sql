@@ -1,3 +1,5 @@
+-- An asset check on fct_average_cost_history in the pipeline (dagster-dbt reads meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_average_cost_history'}}}) }}
 -- Moving-average history: wherever owned stock is positive, the average recomputed set-based
 -- from the cumulated quantity and value equals the average the ledger recorded on the event.
 select

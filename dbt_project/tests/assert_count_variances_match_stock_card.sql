@@ -1,3 +1,5 @@
+-- An asset check on fct_count_lines in the pipeline (dagster-dbt reads meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_count_lines'}}}) }}
 -- Reconciliation: every finalised count line with a variance has exactly one count_variance
 -- event on the stock card, at its facility, bin, SKU and bucket, of the line's variance; and
 -- every count_variance event on the card belongs to a count line.

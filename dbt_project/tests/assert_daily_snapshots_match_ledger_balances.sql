@@ -1,3 +1,5 @@
+-- An asset check on fct_daily_stock_snapshots in the pipeline (dagster-dbt reads meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_daily_stock_snapshots'}}}) }}
 -- Reconciliation: each position's latest daily snapshot closes at the ledger's balance.
 with
 

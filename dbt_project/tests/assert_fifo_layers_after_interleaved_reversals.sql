@@ -1,4 +1,4 @@
-{{ config(severity='warn') }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'fct_cost_layers'}}}) }}
 
 -- The same reconciliation for the facility + SKUs where an event was reversed after other FIFO
 -- movements of the same facility + SKU: the ledger restores the exact layers the reversed event

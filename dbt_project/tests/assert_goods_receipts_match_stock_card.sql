@@ -1,3 +1,5 @@
+-- An asset check on fct_receipts in the pipeline (dagster-dbt reads meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_receipts'}}}) }}
 -- Reconciliation: every goods receipt line's quantity is its receipt event on the stock card,
 -- in the bin and bucket it landed in, and every expected line's received quantity is the sum
 -- of those events.

@@ -1,3 +1,5 @@
+-- An asset check on fct_period_snapshots in the pipeline (dagster-dbt reads meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_period_snapshots'}}}) }}
 -- Reconciliation: each position's latest period snapshot closes at the ledger's balance, and
 -- every period row adds up (closing = opening + inbound - outbound + adjustments).
 with

@@ -1,3 +1,5 @@
+-- An asset check on fct_reservations in the pipeline (dagster-dbt reads meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_reservations'}}}) }}
 -- Reconciliation: what every reservation consumed equals what the issues its consume steps
 -- posted took out of the facility's stock of the SKU, on the reservation's channel (an issue
 -- of consigned stock is a consignment consumption).

@@ -1,3 +1,5 @@
+-- An asset check on fct_stock_card in the pipeline (dagster-dbt reads meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_stock_card'}}}) }}
 -- Reconciliation: the closing quantity and value of every position on the stock card (its last
 -- running balance) equal the ledger's balance of that position, and the position is the same
 -- facility, bin, SKU, lot, bucket and owner. Returns the positions that differ.

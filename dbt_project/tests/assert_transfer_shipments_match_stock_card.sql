@@ -1,3 +1,5 @@
+-- An asset check on fct_stock_card in the pipeline (dagster-dbt reads meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_stock_card'}}}) }}
 -- Reconciliation: every transfer shipment line's quantities equal the stock card events the
 -- transfer posted for it — shipped = what left the source (transfer_out) = what entered the
 -- in-transit node (transfer_in); received, damaged, misrouted and lost = what left the

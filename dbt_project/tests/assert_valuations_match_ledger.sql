@@ -1,3 +1,5 @@
+-- An asset check on fct_stock_card in the pipeline (dagster-dbt reads meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_stock_card'}}}) }}
 -- Reconciliation: owned stock per facility + SKU — summed from the stock card's positions and
 -- from the end of the average-cost history — equals the ledger's cost position (valuation).
 with

@@ -144,6 +144,12 @@ def test_the_definitions_load_with_every_stage(dagster_home: Path) -> None:
                 "quality_report"):  # fmt: skip
         assert key in keys, key
     assert any(key.startswith("raw_pos") for key in keys)
+    # the reconciliation tests are asset checks on the marts they reconcile
+    from pipelines.defs.dbt.assets import warehouse_models
+
+    checks = {(key.asset_key.to_user_string(), key.name) for key in warehouse_models.check_keys}
+    assert ("marts/fct_stock_card", "assert_stock_card_matches_ledger_balances") in checks
+    assert ("marts/fct_cost_layers", "assert_fifo_layers_match_ledger") in checks
     for job in runner.JOBS:
         assert defs.resolve_job_def(job).name == job
 
