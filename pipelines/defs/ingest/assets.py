@@ -105,4 +105,6 @@ def batch_output(
     yield check
 
 
+# One module-level name per movement feed (raw_pos_sales, raw_shipments, …): the defs folder
+# loader collects the asset definitions it finds as module attributes.
 globals().update({f"raw_{feed}": movement_asset(feed) for feed in MOVEMENT_FEEDS})
