@@ -1,5 +1,6 @@
-"""The committed tiny inbox through a fresh SQLite ledger (SPEC P1-P3): every valid row posted,
-refusals with their codes, a second run posting nothing, balances as the rows imply."""
+"""The committed tiny inbox through a fresh ledger, on SQLite and on PostgreSQL (SPEC P1-P3):
+every valid row posted, refusals with their codes, a second run posting nothing, balances as
+the rows imply."""
 
 from __future__ import annotations
 
@@ -30,10 +31,13 @@ def validated_master(ledger: Ledger, pending: dict[str, list[Path]]) -> dict:
     return {feed: ingest.validate_files(feed, pending[feed], reference) for feed in frames}
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    path = tmp_path_factory.mktemp("ledger") / "ledger.sqlite"
-    with Ledger.open(f"sqlite:///{path}") as ledger:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('ledger') / 'ledger.sqlite'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_database("feed_posting")
+    with Ledger.open(url) as ledger:
         ledger.init()
         pending = ingest.pending_files(SAMPLE)
         master = validated_master(ledger, pending)
