@@ -42,6 +42,11 @@ class Locations:
         }
 
 
+def data_folder() -> Path:
+    """$STOCKCARD_DATA_DIR, else data/ beside the code."""
+    return Path(os.environ.get(DATA_ENV) or REPO_ROOT / "data").resolve()
+
+
 def locations(
     data_dir: str | os.PathLike[str] | None = None,
     *,
@@ -50,7 +55,7 @@ def locations(
 ) -> Locations:
     """Arguments first, then the environment, then data/ beside the code. With only a data
     folder given, the ledger and warehouse live in it."""
-    data = Path(data_dir or os.environ.get(DATA_ENV) or REPO_ROOT / "data").resolve()
+    data = Path(data_dir).resolve() if data_dir else data_folder()
     explicit = data_dir is not None
     url = ledger_url or (None if explicit else os.environ.get(LEDGER_ENV))
     place = warehouse or (None if explicit else os.environ.get(WAREHOUSE_ENV))

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.settings import Locations, locations
+from pipelines.settings import Locations, data_folder, locations
 
 if TYPE_CHECKING:
     from pipelines.runner import RunSummary
@@ -34,7 +34,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    places = locations(args.data_dir)
+    # Always a SQLite ledger and a warehouse inside the demo's own folder: a ledger or warehouse
+    # named by the environment (a real one, perhaps) is never the demo's.
+    places = locations(args.data_dir or data_folder())
     refusal = make_room(places)
     if refusal:
         print(refusal, file=sys.stderr)

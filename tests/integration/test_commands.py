@@ -63,3 +63,28 @@ def test_the_tour_posts_into_a_fresh_ledger_and_shows_it(
     out = capsys.readouterr().out
     assert "Outbox" in out
     assert "TEE-BLU-M" in out
+
+
+def test_the_demo_never_uses_a_ledger_named_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.settings import data_folder, locations
+
+    monkeypatch.setenv("STOCKCARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STOCKCARD_LEDGER_URL", "postgresql://somebody@db.example/real")
+    monkeypatch.setenv("STOCKCARD_WAREHOUSE_PATH", str(tmp_path / "real.duckdb"))
+    places = locations(data_folder())
+    assert places.ledger_url == f"sqlite:///{tmp_path / 'data' / 'ledger.sqlite'}"
+    assert places.warehouse == tmp_path / "data" / "warehouse.duckdb"
+    # without a folder given, the environment chooses (the pipeline's own commands)
+    assert locations().ledger_url == "postgresql://somebody@db.example/real"
+
+
+def test_the_demo_leaves_a_ledger_it_did_not_make_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    ledger.write_bytes(b"not the demo's")
+    assert main(["demo", "--scale", "tiny", "--data-dir", str(tmp_path)]) == 2
+    assert "was not made by the demo" in capsys.readouterr().err
+    assert ledger.read_bytes() == b"not the demo's"
