@@ -179,26 +179,47 @@ def json_text(value: Any) -> str | None:
 # -- validating ---------------------------------------------------------------------------------
 
 
-def validate_files(feed: str, paths: Sequence[Path], reference: ReferenceData) -> FeedBatch:
-    """Validate a feed's files together, in order: a source reference seen in an earlier file
-    is a duplicate in a later one; a file that cannot be read at all is one reject."""
-    readable, unreadable_rejects = [], []
+@dataclass(frozen=True, slots=True)
+class ReadFiles:
+    """A feed's files as read: each readable one as (file name, frame of text), and one reject
+    for each file that cannot be read at all."""
+
+    readable: list[tuple[str, pl.DataFrame]]
+    rejects: list[pl.DataFrame]
+
+    @property
+    def frames(self) -> list[pl.DataFrame]:
+        return [frame for _, frame in self.readable]
+
+
+def read_files(feed: str, paths: Sequence[Path]) -> ReadFiles:
+    readable, rejects = [], []
     for path in paths:
         try:
             readable.append((Path(path).name, read_feed_file(feed, Path(path))))
         except FeedFileError as error:
-            unreadable_rejects.append(unreadable(feed, Path(path).name, str(error)))
-    result = contracts_validate(feed, readable, reference)
+            rejects.append(unreadable(feed, Path(path).name, str(error)))
+    return ReadFiles(readable, rejects)
+
+
+def validate_files(
+    feed: str, paths: Sequence[Path], reference: ReferenceData, read: ReadFiles | None = None
+) -> FeedBatch:
+    """Validate a feed's files together, in order: a source reference seen in an earlier file
+    is a duplicate in a later one; a file that cannot be read at all is one reject. `read` is
+    the files already read (by `read_files`), so they are not read twice."""
+    read = read or read_files(feed, paths)
+    result = contracts_validate(feed, read.readable, reference)
     good = result.good.with_columns(feed=pl.lit(feed))
     front = ["feed", "file", "row_number", "source_ref"]
     good = good.select(*front, *(column for column in good.columns if column not in front))
-    rejects = pl.concat([result.rejects, *unreadable_rejects], how="vertical")
+    rejects = pl.concat([result.rejects, *read.rejects], how="vertical")
     return FeedBatch(
         feed=feed,
         files=[Path(path) for path in paths],
         good=good,
         rejects=rejects,
-        file_counts=counts_per_file(feed, paths, readable, rejects),
+        file_counts=counts_per_file(feed, paths, read.readable, rejects),
     )
 
 

@@ -205,3 +205,25 @@ def test_the_incremental_job_runs_on_movement_files_alone(demo: Demo) -> None:
     assert summary.rows_replayed > 0
     assert summary.models_built > 0, "the marts are updated without a master-data drop"
     assert summary.quality_passed is None, "quality waits for the daily run"
+
+
+def test_an_unreadable_master_data_file_is_one_reject_and_the_rest_goes_on(
+    tmp_path: Path, dagster_home: Path
+) -> None:
+    from pipelines.defs.ingest.assets import raw_master_data
+    from pipelines.defs.resources import StockcardResource
+
+    for feed in ("parties", "facilities", "bins"):
+        shutil.copytree(sample_inbox() / feed, tmp_path / "inbox" / feed)
+    (tmp_path / "inbox" / "parties" / "parties_2026-09-02.jsonl").write_bytes(b"\xff\xfe\x00{")
+
+    result = dg.materialize(
+        [raw_master_data], resources={"stockcard": StockcardResource(data_dir=str(tmp_path))}
+    )
+
+    batches = result.output_for_node("raw_master_data")
+    parties = batches["parties"]
+    assert parties.rejects.get_column("file").to_list() == ["parties_2026-09-02.jsonl"]
+    assert parties.good.height > 0
+    assert batches["facilities"].rejects.height == 0
+    assert batches["bins"].good.height > 0

@@ -28,16 +28,18 @@ def raw_master_data(
     """Master data (parties, facilities, bins, items, variants, reason codes, grants, periods,
     tolerances) and replenishment configuration from the inbox, validated."""
     pending = ingest.pending_files(stockcard.locations().inbox)
-    frames = {
-        feed: [ingest.read_feed_file(feed, path) for path in pending.get(feed, [])]
-        for feed in MASTER_FEEDS
+    # read once: the frames feed the reference data and then their own validation, and a file
+    # that cannot be read becomes a reject instead of failing the run
+    reads = {
+        feed: ingest.read_files(feed, pending[feed]) for feed in MASTER_FEEDS if pending.get(feed)
     }
     with stockcard.ledger() as ledger:
-        reference = ingest.reference_data(ledger, frames)
+        reference = ingest.reference_data(
+            ledger, {feed: read.frames for feed, read in reads.items()}
+        )
     batches = {
-        feed: ingest.validate_files(feed, pending.get(feed, []), reference)
-        for feed in MASTER_FEEDS
-        if pending.get(feed)
+        feed: ingest.validate_files(feed, pending[feed], reference, read=read)
+        for feed, read in reads.items()
     }
     yield from batch_output(context, "raw_master_data", batches)
 
