@@ -56,6 +56,18 @@ class QualityReport:
         return [check for check in self.checks if not check.success]
 
 
+Rows = tuple[tuple[str, ...], list[tuple[Any, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerFigures:
+    """What the comparisons need from the ledger: its state (balances, valuations, layers) and
+    its events totalled per facility, kind and month."""
+
+    state: dict[str, Rows]
+    event_totals: Rows
+
+
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """A frame of warehouse and ledger values side by side, and the expectations on it."""
@@ -79,18 +91,20 @@ def check_quality(
 ) -> QualityReport:
     """Compare the warehouse's marts with the ledger, validate with Great Expectations and build
     the Data Docs site; returns every check's outcome and the report's index.html."""
+    # the ledger is read once for all four comparisons
+    ledger = LedgerFigures(export.state(store), export.event_totals(store))
     with duckdb.connect(str(warehouse_path(warehouse)), read_only=True) as con:
         comparisons = [
-            closing_balances(con, store),
-            owned_valuations(con, store),
-            event_totals(con, store),
-            adjustment_totals(con, store),
+            closing_balances(con, ledger),
+            owned_valuations(con, ledger),
+            event_totals(con, ledger),
+            adjustment_totals(con, ledger),
         ]
     return validate(comparisons, report_dir(report))
 
 
-def closing_balances(con: duckdb.DuckDBPyConnection, store: Store) -> Comparison:
-    columns, rows = export.state(store)["balances"]
+def closing_balances(con: duckdb.DuckDBPyConnection, ledger: LedgerFigures) -> Comparison:
+    columns, rows = ledger.state["balances"]
     ledger = pd.DataFrame(rows, columns=list(columns))
     ledger = ledger.rename(columns={"qty": "ledger_qty", "value": "ledger_value_amount"})
     ledger = ledger[["position_id", "ledger_qty", "ledger_value_amount"]]
@@ -115,8 +129,8 @@ def closing_balances(con: duckdb.DuckDBPyConnection, store: Store) -> Comparison
     )
 
 
-def owned_valuations(con: duckdb.DuckDBPyConnection, store: Store) -> Comparison:
-    columns, rows = export.state(store)["valuations"]
+def owned_valuations(con: duckdb.DuckDBPyConnection, ledger: LedgerFigures) -> Comparison:
+    columns, rows = ledger.state["valuations"]
     ledger = pd.DataFrame(rows, columns=list(columns))
     ledger = ledger.rename(
         columns={"facility": "facility_id", "qty": "ledger_qty", "value": "ledger_value_amount"}
@@ -145,8 +159,8 @@ def owned_valuations(con: duckdb.DuckDBPyConnection, store: Store) -> Comparison
     )
 
 
-def event_totals(con: duckdb.DuckDBPyConnection, store: Store) -> Comparison:
-    columns, rows = export.event_totals(store)
+def event_totals(con: duckdb.DuckDBPyConnection, ledger: LedgerFigures) -> Comparison:
+    columns, rows = ledger.event_totals
     ledger = pd.DataFrame(rows, columns=list(columns)).rename(
         columns={
             "facility": "facility_id",
@@ -181,10 +195,10 @@ def event_totals(con: duckdb.DuckDBPyConnection, store: Store) -> Comparison:
     )
 
 
-def adjustment_totals(con: duckdb.DuckDBPyConnection, store: Store) -> Comparison:
+def adjustment_totals(con: duckdb.DuckDBPyConnection, ledger: LedgerFigures) -> Comparison:
     """rpt_adjustment_trend against the ledger's adjustment events (a reversal counts with the
     kind it reverses, as the report documents)."""
-    columns, rows = export.event_totals(store)
+    columns, rows = ledger.event_totals
     totals = pd.DataFrame(rows, columns=list(columns))
     kinds = {"adjustment", "count_variance", "cost_adjustment"}
     direct = totals[totals["kind"].isin(kinds)]
