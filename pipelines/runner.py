@@ -17,11 +17,9 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from pipelines.settings import REPO_ROOT, Locations
+from pipelines.settings import JOBS, REPO_ROOT, WHOLE_JOB, Locations
 
-WHOLE_JOB = "stockcard_job"
 MODEL_OUTPUTS = ("replenishment_suggestions", "transfer_suggestions", "abc_xyz")
-JOBS = ("stockcard_job", "incremental_job", "period_close_job", "reservation_expiry_job")
 
 
 @dataclass(slots=True)

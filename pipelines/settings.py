@@ -12,6 +12,10 @@ DATA_ENV = "STOCKCARD_DATA_DIR"
 LEDGER_ENV = "STOCKCARD_LEDGER_URL"
 WAREHOUSE_ENV = "STOCKCARD_WAREHOUSE_PATH"
 QUALITY_ENV = "STOCKCARD_QUALITY_DIR"
+# The jobs of the code location (pipelines/defs/automation), named here so the command line can
+# offer them without importing Dagster.
+WHOLE_JOB = "stockcard_job"
+JOBS = (WHOLE_JOB, "incremental_job", "period_close_job", "reservation_expiry_job")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from pipelines.settings import REPO_ROOT, Locations, locations
+from pipelines.settings import JOBS, REPO_ROOT, WHOLE_JOB, Locations, locations
 
 if TYPE_CHECKING:
     from pipelines.runner import RunSummary
@@ -25,8 +25,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     add_location_arguments(run)
     run.add_argument(
         "--job",
-        default="stockcard_job",
-        choices=["stockcard_job", "incremental_job", "period_close_job", "reservation_expiry_job"],
+        default=WHOLE_JOB,
+        choices=JOBS,
     )
     run.add_argument(
         "--full-refresh",
